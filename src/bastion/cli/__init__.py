@@ -1,0 +1,1 @@
+"""The ``bastion`` command line: one Typer sub-app per domain, no logic beyond I/O."""

@@ -1,0 +1,22 @@
+"""``bastion demo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bastion.cli import output
+from bastion.demo import run_demo
+
+
+def demo(
+    keep: Annotated[
+        Path | None, typer.Option("--keep", help="Keep the demo workspace in this folder.")
+    ] = None,
+) -> None:
+    """Walk through Bastion on a throwaway workspace."""
+    code = run_demo(output.console(), keep)
+    if code:
+        raise typer.Exit(code)

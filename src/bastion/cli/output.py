@@ -1,0 +1,77 @@
+"""Rendering: Rich tables for people, JSON for scripts, one error format for both."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, is_dataclass
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from bastion.errors import BastionError
+
+
+def console(stderr: bool = False) -> Console:
+    """A console bound to the current streams (so test capture works)."""
+    return Console(file=sys.stderr if stderr else sys.stdout, soft_wrap=True, highlight=False)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    return str(value)
+
+
+def print_json(value: Any) -> None:
+    """Write one JSON document to stdout."""
+    sys.stdout.write(json.dumps(value, default=_default, indent=2, sort_keys=True) + "\n")
+
+
+def fmt(value: Any) -> str:
+    """A cell value for tables."""
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) or "-"
+    return str(value)
+
+
+def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """A Rich table."""
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(fmt(v) for v in row))
+    console().print(table)
+
+
+def say(message: str) -> None:
+    """A line for people."""
+    console().print(message)
+
+
+def render_error(error: BastionError, *, as_json: bool) -> None:
+    """``error[code]: message`` and a hint on stderr; the same as JSON on stdout if asked."""
+    err = console(stderr=True)
+    err.print(Text.assemble(("error", "bold red"), f"[{error.code}]: {error.message}"))
+    for issue in error.details.get("issues", [])[:20]:
+        err.print(f"  - event {issue['seq']}: {issue['message']}", markup=False)
+    if error.hint:
+        err.print(f"hint: {error.hint}", markup=False)
+    if as_json:
+        print_json({"error": {
+            "code": error.code, "message": error.message, "hint": error.hint,
+            "details": error.details,
+        }})

@@ -1,0 +1,243 @@
+"""The sealed local keyring: every key Bastion holds, encrypted under one master secret.
+
+File ``.bastion/keyring.json`` (mode 0600)::
+
+    {"format": "bastion-keyring", "version": 1,
+     "kdf": {"alg": "hkdf-sha256" | "argon2id", "salt": "<b64>", ...params},
+     "aead": "aes-256-gcm", "sealed": "<b64 of seal() output>"}
+
+The key-encryption key comes from either a 256-bit master key (``BASTION_MASTER_KEY``,
+base64url; HKDF-SHA256 is enough for a random key) or a passphrase (``BASTION_PASSPHRASE``;
+Argon2id, memory-hard, 64 MiB). The header is the associated data of the seal, so
+editing KDF parameters is detected like any other tampering. A wrong secret raises
+:class:`WrongMasterKey` and touches nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from bastion.config import Secret
+from bastion.crypto.aead import DecryptionFailed, open_, seal
+from bastion.crypto.files import write_private_atomic
+from bastion.errors import InvalidInput, KeyringError, WrongMasterKey
+
+FORMAT = "bastion-keyring"
+VERSION = 1
+ARGON2_MEMORY_KIB = 65536
+ARGON2_ITERATIONS = 3
+ARGON2_LANES = 4
+
+AUDIT_SIGNING = "audit-signing"
+SECRETS_KEY = "secrets"
+API_KEY_PEPPER = "api-key-pepper"
+
+
+def _b64e(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _b64d(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def generate_master_key() -> str:
+    """A fresh 256-bit master key, base64url without padding (43 characters)."""
+    return _b64e(secrets.token_bytes(32))
+
+
+def _parse_master_key(master_key: Secret) -> bytes:
+    try:
+        raw = _b64d(master_key.reveal().strip())
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise InvalidInput(
+            "BASTION_MASTER_KEY is not base64url", code="keyring.bad_master_key"
+        ) from exc
+    if len(raw) != 32:
+        raise InvalidInput(
+            "BASTION_MASTER_KEY must encode exactly 32 bytes",
+            code="keyring.bad_master_key",
+            hint="Use the key printed by 'bastion init', or a passphrase via BASTION_PASSPHRASE.",
+        )
+    return raw
+
+
+@dataclass(frozen=True)
+class MasterSecret:
+    """Either a raw master key or a passphrase; exactly one is set."""
+
+    master_key: Secret | None = None
+    passphrase: Secret | None = None
+
+    def __post_init__(self) -> None:
+        if (self.master_key is None) == (self.passphrase is None):
+            raise InvalidInput(
+                "give exactly one of a master key or a passphrase",
+                code="keyring.no_master_secret",
+                hint="Set BASTION_MASTER_KEY or BASTION_PASSPHRASE.",
+            )
+
+
+def _new_kdf_header(secret: MasterSecret) -> dict[str, Any]:
+    salt = _b64e(secrets.token_bytes(16))
+    if secret.master_key is not None:
+        return {"alg": "hkdf-sha256", "salt": salt}
+    return {
+        "alg": "argon2id",
+        "salt": salt,
+        "memory_kib": ARGON2_MEMORY_KIB,
+        "iterations": ARGON2_ITERATIONS,
+        "lanes": ARGON2_LANES,
+    }
+
+
+def _derive_kek(kdf: dict[str, Any], secret: MasterSecret) -> bytes:
+    alg = kdf.get("alg")
+    salt = _b64d(str(kdf.get("salt", "")))
+    if alg == "hkdf-sha256":
+        if secret.master_key is None:
+            raise WrongMasterKey("this keyring is sealed with a master key, not a passphrase")
+        return HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=salt, info=b"bastion keyring v1"
+        ).derive(_parse_master_key(secret.master_key))
+    if alg == "argon2id":
+        if secret.passphrase is None:
+            raise WrongMasterKey("this keyring is sealed with a passphrase, not a master key")
+        return Argon2id(
+            salt=salt,
+            length=32,
+            iterations=int(kdf["iterations"]),
+            lanes=int(kdf["lanes"]),
+            memory_cost=int(kdf["memory_kib"]),
+        ).derive(secret.passphrase.reveal().encode("utf-8"))
+    raise KeyringError(f"unknown keyring KDF {alg!r}", code="keyring.unknown_algorithm")
+
+
+def _aad(header: dict[str, Any]) -> bytes:
+    return json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+
+
+class Keyring:
+    """Opened keyring: hands out keys by purpose; never exposes the master secret."""
+
+    def __init__(self, path: Path, header: dict[str, Any], kek: bytes, keys: dict[str, Any]):
+        self._path = path
+        self._header = header
+        self._kek = kek
+        self._keys = keys
+
+    def __repr__(self) -> str:
+        return f"Keyring({self._path}, keys={sorted(self._keys)})"
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    @classmethod
+    def create(cls, path: Path, secret: MasterSecret) -> Keyring:
+        """Create a new keyring file with fresh keys; refuses to overwrite one."""
+        if path.exists():
+            raise KeyringError(f"{path} already exists", code="keyring.exists")
+        header = {
+            "format": FORMAT,
+            "version": VERSION,
+            "kdf": _new_kdf_header(secret),
+            "aead": "aes-256-gcm",
+        }
+        signing = Ed25519PrivateKey.generate()
+        from cryptography.hazmat.primitives import serialization
+
+        raw_private = signing.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        keys: dict[str, Any] = {
+            AUDIT_SIGNING: {"type": "ed25519", "version": 1, "key": _b64e(raw_private)},
+            SECRETS_KEY: {"type": "aes-256-gcm", "version": 1, "key": _b64e(secrets.token_bytes(32))},
+            API_KEY_PEPPER: {
+                "type": "hmac-sha256",
+                "version": 1,
+                "key": _b64e(secrets.token_bytes(32)),
+            },
+        }
+        keyring = cls(path, header, _derive_kek(header["kdf"], secret), keys)
+        keyring._save()
+        return keyring
+
+    @classmethod
+    def open(cls, path: Path, secret: MasterSecret) -> Keyring:
+        """Open an existing keyring; a wrong secret raises :class:`WrongMasterKey`."""
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise KeyringError(f"no keyring at {path}", code="keyring.missing") from exc
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise KeyringError(f"{path} is not a keyring", code="keyring.corrupt") from exc
+        if not isinstance(document, dict) or document.get("format") != FORMAT:
+            raise KeyringError(f"{path} is not a keyring", code="keyring.corrupt")
+        if document.get("version") != VERSION or document.get("aead") != "aes-256-gcm":
+            raise KeyringError(
+                f"keyring version {document.get('version')!r} is not supported",
+                code="keyring.unknown_algorithm",
+            )
+        header = {k: document[k] for k in ("format", "version", "kdf", "aead")}
+        kek = _derive_kek(header["kdf"], secret)
+        try:
+            plaintext = open_(kek, _b64d(str(document.get("sealed", ""))), _aad(header))
+        except DecryptionFailed as exc:
+            raise WrongMasterKey("the master key or passphrase does not open this keyring") from exc
+        keys = json.loads(plaintext)
+        return cls(path, header, kek, keys)
+
+    def _save(self) -> None:
+        plaintext = json.dumps(self._keys, sort_keys=True).encode()
+        document = dict(self._header)
+        document["sealed"] = _b64e(seal(self._kek, plaintext, _aad(self._header)))
+        write_private_atomic(self._path, json.dumps(document, indent=2).encode())
+
+    # -- keys by purpose -----------------------------------------------------------
+
+    def _entry(self, purpose: str) -> dict[str, Any]:
+        try:
+            entry: dict[str, Any] = self._keys[purpose]
+        except KeyError as exc:
+            raise KeyringError(f"keyring has no {purpose!r} key", code="keyring.no_key") from exc
+        return entry
+
+    def signing_key(self) -> tuple[str, Ed25519PrivateKey]:
+        """The audit checkpoint signing key and its id."""
+        entry = self._entry(AUDIT_SIGNING)
+        key = Ed25519PrivateKey.from_private_bytes(_b64d(entry["key"]))
+        return self.signing_key_id(key.public_key()), key
+
+    @staticmethod
+    def signing_key_id(public: Ed25519PublicKey) -> str:
+        """Stable id of a public key: first 16 bytes of SHA-256 of its raw form, hex."""
+        from cryptography.hazmat.primitives import serialization
+
+        raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return "ed25519:" + hashlib.sha256(raw).hexdigest()[:32]
+
+    def seal_secret(self, plaintext: bytes, purpose: str) -> bytes:
+        """Encrypt a small secret (e.g. a TOTP seed) for storage in the database."""
+        return seal(_b64d(self._entry(SECRETS_KEY)["key"]), plaintext, purpose.encode())
+
+    def open_secret(self, blob: bytes, purpose: str) -> bytes:
+        """Decrypt what :meth:`seal_secret` produced for the same purpose."""
+        return open_(_b64d(self._entry(SECRETS_KEY)["key"]), blob, purpose.encode())
+
+    def keyed_hash(self, data: bytes) -> str:
+        """HMAC-SHA256 with the credential pepper, hex: how API keys and sessions are stored."""
+        pepper = _b64d(self._entry(API_KEY_PEPPER)["key"])
+        return hmac.new(pepper, data, hashlib.sha256).hexdigest()

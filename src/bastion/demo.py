@@ -1,0 +1,168 @@
+"""The guided tour behind ``bastion demo``: a throwaway workspace, every capability so far.
+
+Each step calls the same services the CLI and gateway call, on the operation path, so
+what the demo shows (denials, audit events, tamper detection) is the real behaviour.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy import update
+
+from bastion.audit import service as audit_service
+from bastion.audit.store import AuditQuery
+from bastion.bootstrap import initialize
+from bastion.config import Settings
+from bastion.context import ANONYMOUS, Context
+from bastion.db.models import AuditEventRow
+from bastion.errors import AuditChainBroken, BastionError
+from bastion.identity import apikeys, credentials, principals, review, sessions
+from bastion.workspace import Workspace, open_workspace
+
+
+def _seed(secret_b32: str) -> bytes:
+    return base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+
+
+def _login(ws: Workspace, name: str, password: str, totp_b32: str, at: float) -> Context:
+    anon = Context(principal=ANONYMOUS, source="demo", clock=ws.clock)
+    code = credentials.totp_code(_seed(totp_b32), at)
+    grant = sessions.login(ws, anon, name, password, code)
+    return anon.as_(sessions.authenticate_session(ws, anon, grant.token))
+
+
+def run_demo(console: Console, keep: Path | None = None) -> int:
+    """Run the tour; return 0 when every step behaved as a secure system must."""
+    root = keep or Path(tempfile.mkdtemp(prefix="bastion-demo-"))
+    root.mkdir(parents=True, exist_ok=True)
+    step = _Stepper(console)
+    try:
+        return _tour(console, step, root)
+    finally:
+        if keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+class _Stepper:
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.n = 0
+
+    def __call__(self, title: str) -> None:
+        self.n += 1
+        self.console.rule(f"[bold]{self.n}. {title}")
+
+
+def _expect_denied(console: Console, what: str, call: Callable[[], object]) -> None:
+    try:
+        call()
+    except BastionError as exc:
+        console.print(Text.assemble("  ", ("refused", "green"),
+                                    f" {what}: error[{exc.code}] {exc.message}"))
+        return
+    raise RuntimeError(f"demo expected a refusal for: {what}")
+
+
+def _tour(console: Console, step: _Stepper, root: Path) -> int:
+    import time
+
+    workspace_dir = root / "workspace"
+    settings = Settings(workspace=workspace_dir, state_dir=root / "state")
+    step("Create a workspace (SQLite in WAL mode, sealed keyring, blob folder)")
+    result = initialize(settings, source="demo")
+    ws = result.workspace
+    assert result.master_key is not None
+    settings = settings.with_overrides(master_key=result.master_key)
+    console.print(f"  workspace {settings.bastion_dir}; first admin '{result.admin.name}' "
+                  "with a password and TOTP secret shown once")
+
+    now = time.time()
+    step("The admin logs in with password + TOTP; a replayed code is refused")
+    assert result.admin.password and result.admin.totp_secret
+    admin = _login(ws, "admin", result.admin.password, result.admin.totp_secret, now)
+    console.print("  admin holds an MFA session")
+    replay = credentials.totp_code(_seed(result.admin.totp_secret), now)
+    anon = Context(principal=ANONYMOUS, source="demo", clock=ws.clock)
+    _expect_denied(console, "the same TOTP code a second time",
+                   lambda: sessions.login(ws, anon, "admin", result.admin.password or "", replay))
+
+    step("Principals of several roles, and a scoped API key for a service account")
+    people = {}
+    for name, role in (("alice", "data_scientist"), ("bob", "engineer"),
+                       ("carol", "auditor"), ("dave", "analyst"), ("erin", "executive")):
+        people[name] = principals.add_principal(ws, admin, name, role)
+    principals.add_principal(ws, admin, "fraud-scorer", "service", service_account=True)
+    key = apikeys.create_key(ws, admin, "fraud-scorer", scopes=["model:predict@fraud-*"])
+    console.print(f"  key {key.prefix}… for fraud-scorer, scoped to model:predict@fraud-*")
+    _expect_denied(console, "a service account holding the admin role",
+                   lambda: principals.add_principal(ws, admin, "ci-bot", "admin",
+                                                    service_account=True))
+    table = Table("role", "grants", title="Roles held as data (bastion role list)",
+                  title_justify="left")
+    for role in principals.list_roles(ws, admin):
+        table.add_row(role.name, ", ".join(role.grants))
+    console.print(table)
+
+    step("Deny by default: each role does exactly what the policy grants")
+    svc = anon.as_(apikeys.authenticate_api_key(ws, anon, key.token))
+    _expect_denied(console, "the service account listing users",
+                   lambda: principals.list_principals(ws, svc))
+    dave = people["dave"]
+    assert dave.password and dave.totp_secret
+    analyst = _login(ws, "dave", dave.password, dave.totp_secret, now)
+    _expect_denied(console, "the analyst reading the audit log",
+                   lambda: audit_service.query_events(ws, analyst, AuditQuery()))
+    carol = people["carol"]
+    assert carol.password and carol.totp_secret
+    auditor = _login(ws, "carol", carol.password, carol.totp_secret, now)
+    _expect_denied(console, "the auditor creating a user",
+                   lambda: principals.add_principal(ws, auditor, "mallory", "admin"))
+    denials = audit_service.query_events(ws, auditor, AuditQuery(outcome="denied"))
+    console.print(f"  the auditor sees {len(denials)} denials in the audit log:")
+    for event in denials:
+        console.print(f"    #{event.seq} {event.actor} {event.action} {event.resource}",
+                      markup=False)
+
+    step("Access review")
+    for row in review.access_review(ws, admin):
+        findings = "; ".join(row["findings"]) or "ok"
+        console.print(f"  {row['name']:<13} {row['role']:<15} "
+                      f"{len(row['effective_permissions']):>2} permissions  {findings}",
+                      markup=False)
+
+    step("Verify the audit chain")
+    report = audit_service.verify(ws, auditor)
+    ws.close()
+    ws = open_workspace(settings)
+    report = audit_service.verify(ws, anon.as_(auditor.principal))
+    console.print(f"  intact: {report.events} events, {report.checkpoints} signed checkpoint(s)")
+    ws.close()
+
+    step("Tamper with a copy of the log and verify again")
+    copy_dir = root / "tampered"
+    shutil.copytree(workspace_dir, copy_dir)
+    tampered = open_workspace(settings.with_overrides(workspace=copy_dir))
+    target = denials[0].seq
+    with tampered.engine.begin() as conn:
+        conn.execute(update(AuditEventRow).where(AuditEventRow.seq == target)
+                     .values(outcome="success"))
+    console.print(f"  changed event #{target} from 'denied' to 'success' behind Bastion's back")
+    try:
+        audit_service.verify(tampered, anon.as_(auditor.principal))
+    except AuditChainBroken as exc:
+        for issue in exc.details.get("issues", []):
+            console.print(f"  [red]caught[/] event {issue['seq']}: {issue['message']}")
+    else:
+        raise RuntimeError("tampering went unnoticed")
+    finally:
+        tampered.close()
+    console.rule("[bold green]demo complete")
+    return 0

@@ -1,0 +1,154 @@
+"""Every error Bastion raises on purpose, with a stable dotted code.
+
+The tree::
+
+    BastionError                      bastion.error            exit 1  HTTP 500
+    +-- InvalidInput                  input.invalid            exit 2  HTTP 400
+    +-- NotFound                      *.not_found              exit 3  HTTP 404
+    +-- Conflict                      *.exists                 exit 4  HTTP 409
+    +-- AuthenticationFailed          auth.failed              exit 5  HTTP 401
+    |   +-- SessionExpired            auth.session_expired
+    |   +-- MfaRequired               auth.mfa_required
+    +-- PermissionDenied              access.denied            exit 6  HTTP 403
+    +-- WorkspaceError                workspace.*              exit 7  HTTP 500
+    +-- KeyringError                  keyring.*                exit 8  HTTP 500
+    |   +-- WrongMasterKey            keyring.wrong_master_key
+    +-- StorageError                  db.*                     exit 9  HTTP 503
+    +-- AuditError                    audit.*                  exit 10 HTTP 500
+        +-- AuditChainBroken          audit.tampered
+
+The CLI catches ``BastionError`` in exactly one place (``bastion.cli.main``) and the
+gateway in one place too; both render ``code``, ``message`` and ``hint``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class BastionError(Exception):
+    """Root of every deliberate Bastion error."""
+
+    code: str = "bastion.error"
+    exit_code: int = 1
+    http_status: int = 500
+    hint: str = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        hint: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if hint is not None:
+            self.hint = hint
+        # Structured, secret-free facts for machine output (CLI --json, problem+json).
+        self.details: dict[str, Any] = details or {}
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(BastionError):
+    """The caller supplied something malformed; nothing was changed."""
+
+    code = "input.invalid"
+    exit_code = 2
+    http_status = 400
+
+
+class NotFound(BastionError):
+    """The named thing does not exist (or the caller may not know that it does)."""
+
+    code = "resource.not_found"
+    exit_code = 3
+    http_status = 404
+
+
+class Conflict(BastionError):
+    """The request clashes with existing state (duplicate name, wrong state)."""
+
+    code = "resource.exists"
+    exit_code = 4
+    http_status = 409
+
+
+class AuthenticationFailed(BastionError):
+    """Credentials are missing, wrong, expired or revoked. Deliberately vague."""
+
+    code = "auth.failed"
+    exit_code = 5
+    http_status = 401
+    hint = "Log in with 'bastion login' or pass a valid API key."
+
+
+class SessionExpired(AuthenticationFailed):
+    """The session token has expired or was revoked."""
+
+    code = "auth.session_expired"
+    hint = "Log in again with 'bastion login'."
+
+
+class MfaRequired(AuthenticationFailed):
+    """The action needs a human session that passed multi-factor authentication."""
+
+    code = "auth.mfa_required"
+    hint = "Admin actions need an MFA session from 'bastion login', never an API key."
+
+
+class PermissionDenied(BastionError):
+    """The principal is authenticated but not allowed to do this."""
+
+    code = "access.denied"
+    exit_code = 6
+    http_status = 403
+    hint = "Ask an admin to grant the permission to your role ('bastion role list')."
+
+
+class WorkspaceError(BastionError):
+    """The workspace is missing, already exists or is damaged."""
+
+    code = "workspace.error"
+    exit_code = 7
+
+
+class KeyringError(BastionError):
+    """The sealed keyring cannot be opened or is malformed."""
+
+    code = "keyring.error"
+    exit_code = 8
+
+
+class WrongMasterKey(KeyringError):
+    """The master key or passphrase does not open this keyring."""
+
+    code = "keyring.wrong_master_key"
+    hint = "Set BASTION_MASTER_KEY (or BASTION_PASSPHRASE) to the secret given at 'bastion init'."
+
+
+class StorageError(BastionError):
+    """The database refused or failed an operation."""
+
+    code = "db.error"
+    exit_code = 9
+    http_status = 503
+
+
+class AuditError(BastionError):
+    """The audit log could not be written or read."""
+
+    code = "audit.error"
+    exit_code = 10
+
+
+class AuditChainBroken(AuditError):
+    """Verification found a modified, missing, inserted or reordered event."""
+
+    code = "audit.tampered"
+    hint = "Treat this as a security incident: preserve the database and investigate."
