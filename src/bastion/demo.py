@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import update
+from sqlalchemy import func, update
 
 from bastion.audit import service as audit_service
 from bastion.audit.store import AuditQuery
@@ -152,8 +152,8 @@ def _tour(console: Console, step: _Stepper, root: Path) -> int:
     tampered = open_workspace(settings.with_overrides(workspace=copy_dir))
     target = denials[0].seq
     with tampered.engine.begin() as conn:
-        conn.execute(update(AuditEventRow).where(AuditEventRow.seq == target)
-                     .values(outcome="success"))
+        conn.execute(update(AuditEventRow).where(AuditEventRow.seq == target).values(
+            body=func.replace(AuditEventRow.body, '"outcome":"denied"', '"outcome":"success"')))
     console.print(f"  changed event #{target} from 'denied' to 'success' behind Bastion's back")
     try:
         audit_service.verify(tampered, anon.as_(auditor.principal))

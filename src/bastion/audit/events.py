@@ -1,15 +1,61 @@
-"""The audit event and its hash-chain encoding (format: docs/formats/audit-chain.md)."""
+"""The audit event and its hash-chain encoding (format: docs/formats/audit-chain.md).
+
+A stored event is ``(seq, ts_us, body, hash)``. ``body`` is the canonical JSON of the
+event's fields (sorted keys, no whitespace, UTF-8); the chain hash of event *n* is::
+
+    SHA-256( b"bastion-audit-v1\\n" || b"<seq> <ts_us> " || hash(n-1) || body )
+
+with ``hash(0)`` 32 zero bytes. Verification hashes exactly the stored bytes, so it never
+re-serializes anything, and queries read the same body through JSON expression indexes:
+there is no second copy of a field that could be altered without breaking the chain.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import json.encoder as _json_c
 from dataclasses import dataclass, field
 from enum import StrEnum
+from json.encoder import encode_basestring
 from typing import Any
 
-CHAIN_VERSION = "bastion-audit-v1"
-GENESIS_HASH = "0" * 64
+CHAIN_VERSION = b"bastion-audit-v1\n"
+GENESIS_HASH = bytes(32)
+BODY_FIELDS = ("action", "actor", "details", "outcome", "request_id", "resource", "source")
+
+_DETAILS_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str, allow_nan=False
+)
+# JSONEncoder.encode() builds a new C encoder on every call; on the append hot path we
+# build it once. Same settings as _DETAILS_ENCODER, so the output is identical.
+_C_ENCODER = (
+    _json_c.c_make_encoder({}, str, encode_basestring, None, ":", ",", True, False, False)
+    if _json_c.c_make_encoder is not None
+    else None
+)
+
+
+def _encode_details(details: dict[str, Any]) -> str:
+    if not details:
+        return "{}"
+    try:
+        if _C_ENCODER is not None:
+            return "".join(_C_ENCODER(details, 0))
+        return _DETAILS_ENCODER.encode(details)
+    except (ValueError, TypeError):
+        # NaN, infinity or mixed key types: record them as strings rather than lose the event.
+        return _DETAILS_ENCODER.encode(_finite(details))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return repr(value)
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 class Outcome(StrEnum):
@@ -18,6 +64,11 @@ class Outcome(StrEnum):
     SUCCESS = "success"
     DENIED = "denied"
     ERROR = "error"
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no insignificant whitespace."""
+    return _DETAILS_ENCODER.encode(_finite(value))
 
 
 @dataclass(frozen=True)
@@ -33,14 +84,39 @@ class EventDraft:
     request_id: str
     details: dict[str, Any] = field(default_factory=dict)
 
-    def details_text(self) -> str:
-        """Canonical JSON of the details: sorted keys, no spaces, UTF-8."""
-        return canonical_json(self.details)
+    def body(self) -> str:
+        """Canonical JSON of every field but seq and time (keys in sorted order)."""
+        # Written out by hand because it is on the hot path; equal to canonical_json().
+        text = (
+            '{"action":%s,"actor":%s,"details":%s,"outcome":%s,"request_id":%s,'
+            '"resource":%s,"source":%s}'
+            % (
+                encode_basestring(self.action),
+                encode_basestring(self.actor),
+                _encode_details(self.details),
+                encode_basestring(self.outcome),
+                encode_basestring(self.request_id),
+                encode_basestring(self.resource),
+                encode_basestring(self.source),
+            )
+        )
+        if not text.isascii():
+            # Lone surrogates (possible in attacker-supplied names) cannot be stored as
+            # UTF-8; replacing them keeps one bad field from failing a whole batch.
+            text = text.encode("utf-8", "replace").decode("utf-8")
+        return text
+
+
+def chain_hash(prev: bytes, seq: int, ts_us: int, body: str) -> bytes:
+    """The 32-byte chain hash of one event."""
+    return hashlib.sha256(
+        CHAIN_VERSION + b"%d %d " % (seq, ts_us) + prev + body.encode("utf-8")
+    ).digest()
 
 
 @dataclass(frozen=True)
 class AuditEvent:
-    """A stored event: its sequence number and the chain hashes around it."""
+    """A stored event, fields parsed from its body."""
 
     seq: int
     ts_us: int
@@ -51,8 +127,18 @@ class AuditEvent:
     source: str
     request_id: str
     details: str
-    prev_hash: str
     hash: str
+
+    @classmethod
+    def from_row(cls, seq: int, ts_us: int, body: str, digest: bytes) -> AuditEvent:
+        """Parse a stored row."""
+        doc = json.loads(body)
+        return cls(
+            seq=int(seq), ts_us=int(ts_us), actor=doc["actor"], action=doc["action"],
+            resource=doc["resource"], outcome=doc["outcome"], source=doc["source"],
+            request_id=doc["request_id"], details=canonical_json(doc.get("details", {})),
+            hash=bytes(digest).hex(),
+        )
 
     def details_dict(self) -> dict[str, Any]:
         """Details parsed back from their canonical JSON."""
@@ -71,41 +157,10 @@ class AuditEvent:
             "source": self.source,
             "request_id": self.request_id,
             "details": self.details_dict(),
-            "prev_hash": self.prev_hash,
             "hash": self.hash,
         }
 
 
-def canonical_json(value: Any) -> str:
-    """JSON with sorted keys and no insignificant whitespace."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def chain_hash(
-    prev_hash: str,
-    seq: int,
-    ts_us: int,
-    actor: str,
-    action: str,
-    resource: str,
-    outcome: str,
-    source: str,
-    request_id: str,
-    details: str,
-) -> str:
-    """SHA-256 over the netstring encoding of the version tag and every field.
-
-    Netstrings (``<length>:<text>,``) make the encoding injective, so no two different
-    events share an encoding, whatever characters their fields contain.
-    """
-    parts = (
-        CHAIN_VERSION, prev_hash, str(seq), str(ts_us), actor, action, resource,
-        outcome, source, request_id, details,
-    )
-    encoded = "".join([f"{len(p)}:{p}," for p in parts]).encode("utf-8")
-    return hashlib.sha256(encoded).hexdigest()
-
-
-def checkpoint_message(seq: int, hash_: str, ts_us: int) -> bytes:
+def checkpoint_message(seq: int, hash_hex: str, ts_us: int) -> bytes:
     """The bytes an Ed25519 checkpoint signature covers."""
-    return f"bastion-audit-checkpoint-v1\n{seq}\n{hash_}\n{ts_us}\n".encode("ascii")
+    return f"bastion-audit-checkpoint-v1\n{seq}\n{hash_hex}\n{ts_us}\n".encode("ascii")

@@ -61,7 +61,7 @@ def to_ocsf(event: AuditEvent) -> dict[str, Any]:
             "name": event.source
         },
         "unmapped": {
-            "seq": event.seq, "hash": event.hash, "prev_hash": event.prev_hash,
+            "seq": event.seq, "hash": event.hash,
             "action": event.action, "resource": event.resource, "details": details,
         },
     }

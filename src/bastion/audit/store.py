@@ -13,7 +13,8 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Engine, exc, func, insert, select, update
+from sqlalchemy import Connection, Engine, exc, func, insert, literal_column, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from bastion.audit.events import (
     GENESIS_HASH,
@@ -28,12 +29,16 @@ from bastion.errors import AuditError, InvalidInput
 EVENTS = AuditEventRow.__table__
 HEAD = AuditHeadRow.__table__
 CHECKPOINTS = AuditCheckpointRow.__table__
+QUERY_FIELDS = ("actor", "action", "resource", "outcome")
 
-_COLUMNS = (
-    EVENTS.c.seq, EVENTS.c.ts_us, EVENTS.c.actor, EVENTS.c.action, EVENTS.c.resource,
-    EVENTS.c.outcome, EVENTS.c.source, EVENTS.c.request_id, EVENTS.c.details,
-    EVENTS.c.prev_hash, EVENTS.c.hash,
-)
+
+def field_sql(dialect: str, key: str) -> str:
+    """SQL reading one field from the body; matches the expression indexes exactly."""
+    if key not in QUERY_FIELDS:
+        raise ValueError(f"not a queryable audit field: {key}")
+    if dialect == "postgresql":
+        return f"((body::json) ->> '{key}')"
+    return f"json_extract(body, '$.{key}')"
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,10 @@ class Signer:
 
 @dataclass(frozen=True)
 class AuditQuery:
-    """Filters for :meth:`AuditStore.query`; every field is optional and they AND together."""
+    """Filters for :meth:`AuditStore.query`; every field is optional and they AND together.
+
+    ``action`` and ``resource`` ending in ``*`` match as prefixes.
+    """
 
     actor: str | None = None
     action: str | None = None
@@ -69,11 +77,26 @@ class AuditStore:
         self._engine = engine
         self._signer = signer
         self._checkpoint_every = checkpoint_every
+        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._insert_sql = (
+            "INSERT INTO audit_events (seq, ts_us, body, hash) "
+            f"VALUES ({mark}, {mark}, {mark}, {mark})"
+        )
 
     @property
     def signer(self) -> Signer:
         """The checkpoint signer (its public key verifies checkpoints)."""
         return self._signer
+
+    @property
+    def engine(self) -> Engine:
+        """The database engine (verification workers open their own from its URL)."""
+        return self._engine
+
+    def _lock_head(self, conn: Connection) -> tuple[int, bytes]:
+        conn.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=HEAD.c.seq))
+        row = conn.execute(select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)).one()
+        return int(row.seq), bytes(row.hash)
 
     def append_batch(self, drafts: Sequence[EventDraft]) -> list[int]:
         """Append events in one durable transaction; return their sequence numbers."""
@@ -81,39 +104,29 @@ class AuditStore:
             return []
         try:
             with self._engine.begin() as conn:
-                conn.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=HEAD.c.seq))
-                head = conn.execute(select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)).one()
-                seq, prev = int(head.seq), str(head.hash)
-                rows: list[dict[str, Any]] = []
+                first, prev = self._lock_head(conn)
+                seq = first
+                rows: list[tuple[int, int, str, bytes]] = []
                 for draft in drafts:
                     seq += 1
-                    details = draft.details_text()
-                    digest = chain_hash(
-                        prev, seq, draft.ts_us, draft.actor, draft.action, draft.resource,
-                        draft.outcome, draft.source, draft.request_id, details,
-                    )
-                    rows.append({
-                        "seq": seq, "ts_us": draft.ts_us, "actor": draft.actor,
-                        "action": draft.action, "resource": draft.resource,
-                        "outcome": draft.outcome, "source": draft.source,
-                        "request_id": draft.request_id, "details": details,
-                        "prev_hash": prev, "hash": digest,
-                    })
-                    prev = digest
-                conn.execute(insert(EVENTS), rows)
+                    body = draft.body()
+                    prev = chain_hash(prev, seq, draft.ts_us, body)
+                    rows.append((seq, draft.ts_us, body, prev))
+                # Positional executemany skips per-row parameter processing (hot path).
+                conn.exec_driver_sql(self._insert_sql, rows)
                 conn.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=seq, hash=prev))
                 last_cp = conn.execute(select(func.max(CHECKPOINTS.c.seq))).scalar() or 0
                 if seq - int(last_cp) >= self._checkpoint_every:
                     self._insert_checkpoint(conn, seq, prev, drafts[-1].ts_us)
         except exc.SQLAlchemyError as err:
             raise AuditError(f"audit append failed: {type(err).__name__}") from err
-        return [int(r["seq"]) for r in rows]
+        return list(range(first + 1, seq + 1))
 
-    def _insert_checkpoint(self, conn: Any, seq: int, hash_: str, ts_us: int) -> None:
-        signature = self._signer.private_key.sign(checkpoint_message(seq, hash_, ts_us))
+    def _insert_checkpoint(self, conn: Connection, seq: int, digest: bytes, ts_us: int) -> None:
+        signature = self._signer.private_key.sign(checkpoint_message(seq, digest.hex(), ts_us))
         conn.execute(
             insert(CHECKPOINTS).values(
-                seq=seq, hash=hash_, ts_us=ts_us, key_id=self._signer.key_id,
+                seq=seq, hash=digest.hex(), ts_us=ts_us, key_id=self._signer.key_id,
                 signature=signature.hex(),
             )
         )
@@ -122,38 +135,43 @@ class AuditStore:
         """Sign the current head unless it is already signed; return the seq signed."""
         try:
             with self._engine.begin() as conn:
-                conn.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=HEAD.c.seq))
-                head = conn.execute(select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)).one()
-                if int(head.seq) == 0:
-                    return None
+                seq, digest = self._lock_head(conn)
                 last_cp = conn.execute(select(func.max(CHECKPOINTS.c.seq))).scalar() or 0
-                if int(last_cp) >= int(head.seq):
+                if seq == 0 or int(last_cp) >= seq:
                     return None
-                self._insert_checkpoint(conn, int(head.seq), str(head.hash), ts_us)
-                return int(head.seq)
+                self._insert_checkpoint(conn, seq, digest, ts_us)
+                return seq
         except exc.SQLAlchemyError as err:
             raise AuditError(f"audit checkpoint failed: {type(err).__name__}") from err
 
-    def head(self) -> tuple[int, str]:
+    def head(self) -> tuple[int, bytes]:
         """(seq, hash) of the newest event; (0, genesis) for an empty log."""
         with self._engine.connect() as conn:
             row = conn.execute(select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)).one_or_none()
-        return (int(row.seq), str(row.hash)) if row else (0, GENESIS_HASH)
+        return (int(row.seq), bytes(row.hash)) if row else (0, GENESIS_HASH)
 
-    def iter_rows(self, batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
-        """Every event as a raw tuple in ``_COLUMNS`` order, in sequence order, streamed."""
-        last = -1
+    def iter_rows(
+        self, start: int = 1, stop: int | None = None
+    ) -> Iterator[Sequence[Any]]:
+        """``(seq, ts_us, body, hash)`` for every event in ``[start, stop]``, in order."""
+        return iter_event_rows(self._engine, start, stop)
+
+    def hash_before(self, seq: int) -> tuple[int, bytes] | None:
+        """(seq, hash) of the nearest stored event before ``seq``; None if there is none."""
         with self._engine.connect() as conn:
-            while True:
-                result = conn.execute(
-                    select(*_COLUMNS).where(EVENTS.c.seq > last).order_by(EVENTS.c.seq).limit(batch)
-                )
-                rows = result.all()
-                if not rows:
-                    return
-                for row in rows:
-                    yield tuple(row)
-                last = int(rows[-1][0])
+            row = conn.execute(
+                select(EVENTS.c.seq, EVENTS.c.hash).where(EVENTS.c.seq < seq)
+                .order_by(EVENTS.c.seq.desc()).limit(1)
+            ).one_or_none()
+        return (int(row.seq), bytes(row.hash)) if row else None
+
+    def seq_bounds(self) -> tuple[int, int, int]:
+        """(lowest seq, highest seq, count) of stored events."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(func.min(EVENTS.c.seq), func.max(EVENTS.c.seq), func.count())
+            ).one()
+        return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
 
     def checkpoints(self) -> list[AuditCheckpointRow]:
         """All checkpoints, oldest first."""
@@ -161,21 +179,20 @@ class AuditStore:
             result = conn.execute(select(CHECKPOINTS).order_by(CHECKPOINTS.c.seq))
             return [AuditCheckpointRow(**row._mapping) for row in result]
 
-    def query(self, q: AuditQuery) -> list[AuditEvent]:
-        """Events matching every given filter, oldest first.
+    def _field(self, key: str) -> ColumnElement[Any]:
+        return literal_column(field_sql(self._engine.dialect.name, key))
 
-        ``action`` and ``resource`` ending in ``*`` match as prefixes.
-        """
-        stmt = select(*_COLUMNS).order_by(EVENTS.c.seq)
-        for column, value in (
-            (EVENTS.c.actor, q.actor),
-            (EVENTS.c.action, q.action),
-            (EVENTS.c.resource, q.resource),
-            (EVENTS.c.outcome, q.outcome),
-        ):
+    def query(self, q: AuditQuery) -> list[AuditEvent]:
+        """Events matching every given filter, oldest first."""
+        stmt = select(EVENTS.c.seq, EVENTS.c.ts_us, EVENTS.c.body, EVENTS.c.hash).order_by(
+            EVENTS.c.seq
+        )
+        for key in QUERY_FIELDS:
+            value = getattr(q, key)
             if value is None:
                 continue
-            if value.endswith("*"):
+            column = self._field(key)
+            if key in ("action", "resource") and value.endswith("*"):
                 prefix = value[:-1]
                 escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
                 stmt = stmt.where(column.like(escaped + "%", escape="\\"))
@@ -190,15 +207,35 @@ class AuditStore:
                 raise InvalidInput("limit must be positive", code="audit.bad_query")
             stmt = stmt.limit(q.limit)
         with self._engine.connect() as conn:
-            return [AuditEvent(*row) for row in conn.execute(stmt)]
+            return [AuditEvent.from_row(*row) for row in conn.execute(stmt)]
+
+
+def iter_event_rows(
+    engine: Engine, start: int = 1, stop: int | None = None, batch: int = 65_536
+) -> Iterator[Sequence[Any]]:
+    """Stream ``(seq, ts_us, body, hash)`` rows in sequence order, in bounded batches."""
+    last = start - 1
+    with engine.connect() as conn:
+        while True:
+            stmt = select(EVENTS.c.seq, EVENTS.c.ts_us, EVENTS.c.body, EVENTS.c.hash).where(
+                EVENTS.c.seq > last
+            )
+            if stop is not None:
+                stmt = stmt.where(EVENTS.c.seq <= stop)
+            # The driver cursor's plain tuples: building Row objects would double the cost.
+            rows = conn.execute(stmt.order_by(EVENTS.c.seq).limit(batch)).cursor.fetchall()
+            if not rows:
+                return
+            yield from rows
+            last = int(rows[-1][0])
 
 
 def verify_checkpoint_signature(
-    public_key: Ed25519PublicKey, seq: int, hash_: str, ts_us: int, signature_hex: str
+    public_key: Ed25519PublicKey, seq: int, hash_hex: str, ts_us: int, signature_hex: str
 ) -> bool:
     """True when the checkpoint signature is valid for that key."""
     try:
-        public_key.verify(bytes.fromhex(signature_hex), checkpoint_message(seq, hash_, ts_us))
+        public_key.verify(bytes.fromhex(signature_hex), checkpoint_message(seq, hash_hex, ts_us))
     except (InvalidSignature, ValueError):
         return False
     return True

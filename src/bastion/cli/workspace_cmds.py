@@ -37,7 +37,11 @@ def _read_stdin_line(what: str) -> str:
 
 
 def init(
-    path: Annotated[Path, typer.Option("--path", help="Folder to create .bastion/ in.")] = Path("."),
+    path: Annotated[
+        Path | None,
+        typer.Option("--path", help="Folder to create .bastion/ in (else --workspace, "
+                     "BASTION_WORKSPACE or the current folder)."),
+    ] = None,
     admin: Annotated[str, typer.Option("--admin", help="Name of the first admin.")] = "admin",
     passphrase_stdin: Annotated[
         bool, typer.Option("--passphrase-stdin", help="Seal the keyring with a passphrase read from stdin.")
@@ -45,7 +49,8 @@ def init(
     as_json: JsonFlag = False,
 ) -> None:
     """Create a workspace: database, sealed keyring, blob folder and the first admin."""
-    settings = load_settings(workspace=path.resolve())
+    target = path if path is not None else STATE.workspace
+    settings = load_settings(workspace=target.resolve() if target is not None else None)
     if passphrase_stdin:
         settings = settings.with_overrides(
             passphrase=Secret(_read_stdin_line("passphrase")), master_key=None

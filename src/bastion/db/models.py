@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bastion.db.types import UTCDateTime
@@ -82,28 +82,18 @@ class SessionRow(Base):
 
 
 class AuditEventRow(Base):
-    """One link of the hash chain. Rows are only ever inserted."""
+    """One link of the hash chain. Rows are only ever inserted.
+
+    ``body`` is the event's canonical JSON; queries reach its fields through expression
+    indexes (see the migration), so no field exists twice.
+    """
 
     __tablename__ = "audit_events"
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    ts_us: Mapped[int] = mapped_column(BigInteger)
-    actor: Mapped[str] = mapped_column(String(128))
-    action: Mapped[str] = mapped_column(String(128))
-    resource: Mapped[str] = mapped_column(String(512))
-    outcome: Mapped[str] = mapped_column(String(16))
-    source: Mapped[str] = mapped_column(String(128))
-    request_id: Mapped[str] = mapped_column(String(64))
-    details: Mapped[str] = mapped_column(Text)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
-
-    __table_args__ = (
-        Index("ix_audit_events_actor", "actor"),
-        Index("ix_audit_events_action", "action"),
-        Index("ix_audit_events_resource", "resource"),
-        Index("ix_audit_events_ts", "ts_us"),
-    )
+    ts_us: Mapped[int] = mapped_column(BigInteger, index=True)
+    body: Mapped[str] = mapped_column(Text)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
 class AuditHeadRow(Base):
@@ -113,7 +103,7 @@ class AuditHeadRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
-    hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
 class AuditCheckpointRow(Base):

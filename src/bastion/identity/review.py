@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,7 +11,8 @@ from sqlalchemy import select
 from bastion.clock import to_micros
 from bastion.context import Context, PrincipalKind
 from bastion.db.engine import transaction
-from bastion.db.models import ApiKeyRow, AuditEventRow, PrincipalRow, RoleRow
+from bastion.audit.store import AuditQuery
+from bastion.db.models import ApiKeyRow, PrincipalRow, RoleRow
 from bastion.identity.permissions import ADMIN_PERMISSIONS
 from bastion.identity.policy import DEFAULT_ROLES, expand
 from bastion.operation import operation
@@ -71,16 +71,11 @@ def access_review(ws: Workspace, ctx: Context) -> list[dict[str, Any]]:
             roles = {r.name: list(r.permissions) for r in session.scalars(select(RoleRow))}
             principals = session.scalars(select(PrincipalRow).order_by(PrincipalRow.name)).all()
             keys = session.scalars(select(ApiKeyRow)).all()
-            used: dict[str, set[str]] = {}
-            for actor, details in session.execute(
-                select(AuditEventRow.actor, AuditEventRow.details).where(
-                    AuditEventRow.ts_us >= since, AuditEventRow.outcome == "success"
-                )
-            ):
-                if '"permission"' in details:
-                    permission = json.loads(details).get("permission")
-                    if permission:
-                        used.setdefault(actor, set()).add(permission)
+        used: dict[str, set[str]] = {}
+        for event in ws.audit_store.query(AuditQuery(outcome="success", since_us=since)):
+            permission = event.details_dict().get("permission")
+            if permission:
+                used.setdefault(event.actor, set()).add(permission)
 
         reviews: list[PrincipalReview] = []
         for p in principals:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from bastion.context import AuthMethod, Context, Principal, PrincipalKind
@@ -57,6 +57,24 @@ def login(ws: Workspace, ctx: Context, name: str, password: str, otp: str) -> Se
                 row.failed_logins += 1
                 op.details["reason"] = "otp_replayed" if exc.code == "auth.otp_replayed" else "otp"
                 raise _deferred_failure(session, code=exc.code, hint=exc.hint) from exc
+            # Claim the step with a compare-and-set: two logins racing with one code (on
+            # PostgreSQL, where reads take no lock) must not both pass the check above.
+            claimed = session.execute(
+                update(PrincipalRow)
+                .where(
+                    PrincipalRow.id == row.id,
+                    or_(PrincipalRow.totp_last_step.is_(None), PrincipalRow.totp_last_step < step),
+                )
+                .values(totp_last_step=step)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if claimed != 1:
+                row.failed_logins += 1
+                op.details["reason"] = "otp_replayed"
+                raise _deferred_failure(
+                    session, code="auth.otp_replayed",
+                    hint="Wait for the next code from your authenticator.",
+                )
             row.totp_last_step = step
             row.failed_logins = 0
             row.last_used_at = now

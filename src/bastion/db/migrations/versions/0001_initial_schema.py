@@ -34,32 +34,27 @@ def upgrade() -> None:
         "audit_events",
         sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("ts_us", sa.BigInteger(), nullable=False),
-        sa.Column("actor", sa.String(length=128), nullable=False),
-        sa.Column("action", sa.String(length=128), nullable=False),
-        sa.Column("resource", sa.String(length=512), nullable=False),
-        sa.Column("outcome", sa.String(length=16), nullable=False),
-        sa.Column("source", sa.String(length=128), nullable=False),
-        sa.Column("request_id", sa.String(length=64), nullable=False),
-        sa.Column("details", sa.Text(), nullable=False),
-        sa.Column("prev_hash", sa.String(length=64), nullable=False),
-        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("hash", sa.LargeBinary(length=32), nullable=False),
         sa.PrimaryKeyConstraint("seq"),
     )
-    with op.batch_alter_table("audit_events", schema=None) as batch_op:
-        batch_op.create_index("ix_audit_events_action", ["action"], unique=False)
-        batch_op.create_index("ix_audit_events_actor", ["actor"], unique=False)
-        batch_op.create_index("ix_audit_events_resource", ["resource"], unique=False)
-        batch_op.create_index("ix_audit_events_ts", ["ts_us"], unique=False)
+    op.create_index("ix_audit_events_ts_us", "audit_events", ["ts_us"])
+    # Queries read fields out of the hashed body through expression indexes; the
+    # expressions must match bastion.audit.store.field_sql() character for character.
+    postgres = op.get_context().dialect.name == "postgresql"
+    for key in ("actor", "action", "resource"):
+        expr = f"((body::json) ->> '{key}')" if postgres else f"json_extract(body, '$.{key}')"
+        op.execute(f"CREATE INDEX ix_audit_events_{key} ON audit_events ({expr})")
 
     audit_head = op.create_table(
         "audit_head",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
-        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.Column("hash", sa.LargeBinary(length=32), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     # The chain starts empty: head at seq 0 with the all-zero genesis hash.
-    op.bulk_insert(audit_head, [{"id": 1, "seq": 0, "hash": "0" * 64}])
+    op.bulk_insert(audit_head, [{"id": 1, "seq": 0, "hash": bytes(32)}])
     op.create_table(
         "roles",
         sa.Column("name", sa.String(length=64), nullable=False),
@@ -154,12 +149,8 @@ def downgrade() -> None:
     op.drop_table("principals")
     op.drop_table("roles")
     op.drop_table("audit_head")
-    with op.batch_alter_table("audit_events", schema=None) as batch_op:
-        batch_op.drop_index("ix_audit_events_ts")
-        batch_op.drop_index("ix_audit_events_resource")
-        batch_op.drop_index("ix_audit_events_actor")
-        batch_op.drop_index("ix_audit_events_action")
-
+    for key in ("actor", "action", "resource", "ts_us"):
+        op.drop_index(f"ix_audit_events_{key}", table_name="audit_events")
     op.drop_table("audit_events")
     op.drop_table("audit_checkpoints")
     # ### end Alembic commands ###

@@ -1,0 +1,136 @@
+"""Shared fixtures: real workspaces on SQLite and, where a server is given, PostgreSQL.
+
+``BASTION_TEST_POSTGRES_URL`` names a PostgreSQL server (``.ci/run`` starts one); each
+test that uses the ``db_url`` fixture then runs on both databases, each PostgreSQL test
+in a fresh database of its own. In CI a missing server is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bastion.bootstrap import initialize
+from bastion.clock import FixedClock
+from bastion.config import Secret, Settings
+from bastion.context import ANONYMOUS, Context
+from bastion.crypto.keyring import generate_master_key
+from bastion.identity import credentials, principals, sessions
+from bastion.workspace import Workspace
+
+PG_URL = os.environ.get("BASTION_TEST_POSTGRES_URL")
+START = datetime(2026, 3, 1, 9, 0, 0, tzinfo=UTC)
+
+
+def _db_params() -> list[object]:
+    return ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=_db_params())
+def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None for the embedded SQLite default, else the URL of a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield None
+        return
+    if not PG_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CI must set BASTION_TEST_POSTGRES_URL (see .ci/run)")
+        pytest.skip("no PostgreSQL server: set BASTION_TEST_POSTGRES_URL (CI always does)")
+    name = f"bastion_t_{secrets.token_hex(6)}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base = PG_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def totp_seed(secret_b32: str) -> bytes:
+    """Decode a base32 TOTP secret as shown to users."""
+    return base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+
+
+@dataclass
+class Env:
+    """A live workspace with a logged-in admin, and helpers to add and log in people."""
+
+    ws: Workspace
+    clock: FixedClock
+    settings: Settings
+    admin_password: str
+    admin_totp: str
+    admin: Context = field(init=False)
+    secrets_seen: list[str] = field(default_factory=list)
+
+    def anon(self) -> Context:
+        """An unauthenticated context."""
+        return Context(principal=ANONYMOUS, source="127.0.0.1", clock=self.clock)
+
+    def code(self, totp_b32: str) -> str:
+        """The TOTP code valid now on the fixed clock."""
+        return credentials.totp_code(totp_seed(totp_b32), self.clock.now().timestamp())
+
+    def login(self, name: str, password: str, totp_b32: str) -> Context:
+        """Log in with password + TOTP and return the session's context."""
+        grant = sessions.login(self.ws, self.anon(), name, password, self.code(totp_b32))
+        self.secrets_seen.append(grant.token)
+        # Each TOTP code works once: move to the next time step for the next login.
+        self.clock.advance(30)
+        return self.anon().as_(sessions.authenticate_session(self.ws, self.anon(), grant.token))
+
+    def user(self, name: str, role: str) -> Context:
+        """Create a user with ``role`` and return a logged-in context for it."""
+        new = principals.add_principal(self.ws, self.admin, name, role)
+        assert new.password and new.totp_secret
+        self.secrets_seen += [new.password, new.totp_secret]
+        return self.login(name, new.password, new.totp_secret)
+
+
+def make_env(tmp_path: Path, db_url: str | None) -> Env:
+    """Initialise a workspace with a fast master key and log the admin in."""
+    clock = FixedClock(START)
+    master = generate_master_key()
+    settings = Settings(
+        workspace=tmp_path / "ws",
+        database_url=db_url,
+        master_key=Secret(master),
+        state_dir=tmp_path / "state",
+    )
+    result = initialize(settings, clock=clock)
+    assert result.admin.password and result.admin.totp_secret
+    env = Env(result.workspace, clock, settings, result.admin.password, result.admin.totp_secret)
+    env.secrets_seen += [master, result.admin.password, result.admin.totp_secret]
+    env.admin = env.login("admin", result.admin.password, result.admin.totp_secret)
+    return env
+
+
+@pytest.fixture
+def env(tmp_path: Path, db_url: str | None) -> Iterator[Env]:
+    """A fresh workspace on each database, closed after the test."""
+    e = make_env(tmp_path, db_url)
+    try:
+        yield e
+    finally:
+        e.ws.close()
+
+
+@pytest.fixture
+def sqlite_env(tmp_path: Path) -> Iterator[Env]:
+    """A fresh workspace on SQLite only (for file-level tests)."""
+    e = make_env(tmp_path, None)
+    try:
+        yield e
+    finally:
+        e.ws.close()
