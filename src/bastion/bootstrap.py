@@ -22,7 +22,11 @@ class InitResult:
 
 
 def initialize(
-    settings: Settings, *, admin_name: str = "admin", clock: Clock | None = None, source: str = "cli"
+    settings: Settings,
+    *,
+    admin_name: str = "admin",
+    clock: Clock | None = None,
+    source: str = "cli",
 ) -> InitResult:
     """Create the workspace, seed roles, create the first admin; all audited as ``system``."""
     ws, generated = create_workspace(settings, clock=clock)

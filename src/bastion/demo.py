@@ -107,8 +107,8 @@ def _tour(console: Console, step: _Stepper, root: Path) -> int:
                                                     service_account=True))
     table = Table("role", "grants", title="Roles held as data (bastion role list)",
                   title_justify="left")
-    for role in principals.list_roles(ws, admin):
-        table.add_row(role.name, ", ".join(role.grants))
+    for info in principals.list_roles(ws, admin):
+        table.add_row(info.name, ", ".join(info.grants))
     console.print(table)
 
     step("Deny by default: each role does exactly what the policy grants")

@@ -24,7 +24,7 @@ def test_ocsf_mapping_for_auth_and_api_events(sqlite_env: Env) -> None:
                    resource="api_key/abcd", outcome="success", source="cli:0",
                    request_id="r2", details={}),
     ])
-    login, revoke = store.query(AuditQuery(since_us=1_700_000_000_000_000))
+    login, revoke = store.query(AuditQuery(until_us=1_700_000_001_000_000))
     auth = to_ocsf(login)
     assert (auth["class_uid"], auth["category_uid"], auth["activity_id"]) == (3002, 3, 1)
     assert auth["type_uid"] == 300201

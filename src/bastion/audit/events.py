@@ -29,9 +29,10 @@ _DETAILS_ENCODER = json.JSONEncoder(
 )
 # JSONEncoder.encode() builds a new C encoder on every call; on the append hot path we
 # build it once. Same settings as _DETAILS_ENCODER, so the output is identical.
+_MAKE_ENCODER = getattr(_json_c, "c_make_encoder", None)
 _C_ENCODER = (
-    _json_c.c_make_encoder({}, str, encode_basestring, None, ":", ",", True, False, False)
-    if _json_c.c_make_encoder is not None
+    _MAKE_ENCODER({}, str, encode_basestring, None, ":", ",", True, False, False)
+    if _MAKE_ENCODER is not None
     else None
 )
 
@@ -87,18 +88,12 @@ class EventDraft:
     def body(self) -> str:
         """Canonical JSON of every field but seq and time (keys in sorted order)."""
         # Written out by hand because it is on the hot path; equal to canonical_json().
+        esc = encode_basestring
         text = (
-            '{"action":%s,"actor":%s,"details":%s,"outcome":%s,"request_id":%s,'
-            '"resource":%s,"source":%s}'
-            % (
-                encode_basestring(self.action),
-                encode_basestring(self.actor),
-                _encode_details(self.details),
-                encode_basestring(self.outcome),
-                encode_basestring(self.request_id),
-                encode_basestring(self.resource),
-                encode_basestring(self.source),
-            )
+            f'{{"action":{esc(self.action)},"actor":{esc(self.actor)},'
+            f'"details":{_encode_details(self.details)},"outcome":{esc(self.outcome)},'
+            f'"request_id":{esc(self.request_id)},"resource":{esc(self.resource)},'
+            f'"source":{esc(self.source)}}}'
         )
         if not text.isascii():
             # Lone surrogates (possible in attacker-supplied names) cannot be stored as

@@ -9,11 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Connection, Engine, exc, func, insert, literal_column, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    exc,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from bastion.audit.events import (
@@ -26,9 +36,9 @@ from bastion.audit.events import (
 from bastion.db.models import AuditCheckpointRow, AuditEventRow, AuditHeadRow
 from bastion.errors import AuditError, InvalidInput
 
-EVENTS = AuditEventRow.__table__
-HEAD = AuditHeadRow.__table__
-CHECKPOINTS = AuditCheckpointRow.__table__
+EVENTS = cast(Table, AuditEventRow.__table__)
+HEAD = cast(Table, AuditHeadRow.__table__)
+CHECKPOINTS = cast(Table, AuditCheckpointRow.__table__)
 QUERY_FIELDS = ("actor", "action", "resource", "outcome")
 
 
@@ -78,8 +88,9 @@ class AuditStore:
         self._signer = signer
         self._checkpoint_every = checkpoint_every
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        # Only the driver's placeholder is interpolated; values are always bound.
         self._insert_sql = (
-            "INSERT INTO audit_events (seq, ts_us, body, hash) "
+            "INSERT INTO audit_events (seq, ts_us, body, hash) "  # noqa: S608
             f"VALUES ({mark}, {mark}, {mark}, {mark})"
         )
 

@@ -90,8 +90,10 @@ def _scan(
         if seq != expected:
             out.issue_count += 1
             if len(out.issues) < MAX_REPORTED:
-                out.issues.append((expected, "missing",
-                                   f"events {expected}..{seq - 1} are missing: deleted from the log"))
+                out.issues.append((
+                    expected, "missing",
+                    f"events {expected}..{seq - 1} are missing: deleted from the log",
+                ))
         stored = bytes(stored)
         if sha256(version + b"%d %d " % (seq, ts_us) + prev + body.encode()).digest() != stored:
             out.issue_count += 1

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -148,15 +148,13 @@ class Keyring:
         """Create a new keyring file with fresh keys; refuses to overwrite one."""
         if path.exists():
             raise KeyringError(f"{path} already exists", code="keyring.exists")
-        header = {
+        header: dict[str, Any] = {
             "format": FORMAT,
             "version": VERSION,
             "kdf": _new_kdf_header(secret),
             "aead": "aes-256-gcm",
         }
         signing = Ed25519PrivateKey.generate()
-        from cryptography.hazmat.primitives import serialization
-
         raw_private = signing.private_bytes(
             serialization.Encoding.Raw,
             serialization.PrivateFormat.Raw,
@@ -164,7 +162,11 @@ class Keyring:
         )
         keys: dict[str, Any] = {
             AUDIT_SIGNING: {"type": "ed25519", "version": 1, "key": _b64e(raw_private)},
-            SECRETS_KEY: {"type": "aes-256-gcm", "version": 1, "key": _b64e(secrets.token_bytes(32))},
+            SECRETS_KEY: {
+                "type": "aes-256-gcm",
+                "version": 1,
+                "key": _b64e(secrets.token_bytes(32)),
+            },
             API_KEY_PEPPER: {
                 "type": "hmac-sha256",
                 "version": 1,
@@ -224,8 +226,6 @@ class Keyring:
     @staticmethod
     def signing_key_id(public: Ed25519PublicKey) -> str:
         """Stable id of a public key: first 16 bytes of SHA-256 of its raw form, hex."""
-        from cryptography.hazmat.primitives import serialization
-
         raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return "ed25519:" + hashlib.sha256(raw).hexdigest()[:32]
 
