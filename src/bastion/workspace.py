@@ -6,6 +6,7 @@ Layout of ``<dir>/.bastion/`` (folder mode 0700)::
     keyring.json   sealed keyring (0600)
     bastion.db     SQLite database in WAL mode (unless BASTION_DATABASE_URL is set)
     blobs/         encrypted objects
+    audit-anchors.jsonl  a copy of every audit checkpoint this host signed (0600)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from bastion.errors import WorkspaceError
 
 KEYRING_FILENAME = "keyring.json"
 BLOB_DIRNAME = "blobs"
+ANCHOR_FILENAME = "audit-anchors.jsonl"
 
 _CONFIG_TEMPLATE = """# Bastion workspace settings. Secrets never go here: the master key comes from
 # BASTION_MASTER_KEY or BASTION_PASSPHRASE in the environment.
@@ -91,7 +93,10 @@ def _master_secret(settings: Settings) -> MasterSecret:
 def _assemble(settings: Settings, keyring: Keyring, engine: Engine, clock: Clock) -> Workspace:
     key_id, private_key = keyring.signing_key()
     store = AuditStore(
-        engine, Signer(key_id, private_key), checkpoint_every=settings.audit_checkpoint_every
+        engine,
+        Signer(key_id, private_key),
+        checkpoint_every=settings.audit_checkpoint_every,
+        anchor_path=settings.bastion_dir / ANCHOR_FILENAME,
     )
     return Workspace(
         settings=settings,

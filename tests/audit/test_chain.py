@@ -229,3 +229,70 @@ def test_query_filters(env: Env) -> None:
     assert [e.ts_us for e in window if e.action == "model.predict"] == [
         1_770_000_000_000_003, 1_770_000_000_000_004, 1_770_000_000_000_005]
     assert len(store.query(AuditQuery(limit=2))) == 2
+
+
+def test_truncation_with_head_moved_back_is_caught(env: Env) -> None:
+    _base(env)
+    signed = env.ws.audit_store.checkpoint(5)
+    assert signed is not None
+    with env.ws.engine.begin() as conn:
+        conn.execute(delete(AuditEventRow).where(AuditEventRow.seq > signed - 3))
+        last = conn.execute(select(AuditEventRow.hash).where(AuditEventRow.seq == signed - 3)
+                            ).scalar_one()
+        conn.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1)
+                     .values(seq=signed - 3, hash=last))
+    assert (signed, "truncated") in _issues(env)
+
+
+def test_deleted_checkpoints_are_caught_by_the_anchor_file(env: Env) -> None:
+    """Rewrite history, re-hash everything, and delete the database checkpoints too."""
+    first = _base(env)
+    signed = env.ws.audit_store.checkpoint(7)
+    assert signed is not None and env.ws.audit_store.anchor_path is not None
+    assert env.ws.audit_store.anchor_path.stat().st_mode & 0o777 == 0o600
+    with env.ws.engine.begin() as conn:
+        conn.execute(delete(AuditCheckpointRow))
+        rows = conn.execute(select(AuditEventRow.seq, AuditEventRow.ts_us, AuditEventRow.body)
+                            .order_by(AuditEventRow.seq)).all()
+        prev = GENESIS_HASH
+        for seq, ts, body in rows:
+            if seq == first + 1:
+                body = body.replace('"actor":"user', '"actor":"ghost')
+            prev = chain_hash(prev, seq, ts, body)
+            conn.execute(update(AuditEventRow).where(AuditEventRow.seq == seq)
+                         .values(body=body, hash=prev))
+        conn.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1).values(hash=prev))
+    assert (signed, "checkpoint_deleted") in _issues(env)
+
+
+def test_forged_anchor_line_is_caught(env: Env) -> None:
+    _base(env)
+    env.ws.audit_store.checkpoint(7)
+    path = env.ws.audit_store.anchor_path
+    assert path is not None
+    with path.open("a") as handle:
+        handle.write('{"seq": 3, "hash": "00", "ts_us": 1, "key_id": "x", "signature": "00"}\n')
+    assert (3, "bad_anchor") in _issues(env)
+
+
+def test_verification_ignores_events_appended_after_it_read_the_head(env: Env) -> None:
+    """Appends racing a verification must not look like tampering."""
+    store = env.ws.audit_store
+    _base(env)
+    s = store
+    head_seq, _ = s.head()
+    real_head = s.head
+    calls = {"n": 0}
+
+    def head_then_append() -> tuple[int, bytes]:
+        result = real_head()
+        if calls["n"] == 0:
+            s.append_batch([_draft(500 + i) for i in range(5)])
+            s.checkpoint(9)
+        calls["n"] += 1
+        return result
+
+    s.head = head_then_append  # type: ignore[method-assign]
+    report = scan_log(s, s.signer.public_key, s.signer.key_id, workers=1)
+    assert report.ok, report.issues
+    assert report.last_seq == head_seq

@@ -59,3 +59,21 @@ def test_export_needs_permission_and_is_audited(sqlite_env: Env) -> None:
     assert all(json.loads(line)["metadata"]["product"]["name"] == "Bastion" for line in lines)
     exports = env.ws.audit_store.query(AuditQuery(action="audit.export"))
     assert [(e.actor, e.outcome) for e in exports] == [("dana", "denied"), ("aud", "success")]
+
+
+def test_filtered_export_reverifies_event_by_event(sqlite_env: Env) -> None:
+    """A receiver holding only the export and hashlib can check each exported event."""
+    import hashlib
+
+    auditor = sqlite_env.user("aud2", "auditor")
+    lines = list(service.export(sqlite_env.ws, auditor, "jsonl", AuditQuery(outcome="success")))
+    assert len(lines) > 3
+    for line in lines:
+        rec = json.loads(line)
+        digest = hashlib.sha256(
+            b"bastion-audit-v1\n" + f"{rec['seq']} {rec['ts_us']} ".encode()
+            + bytes.fromhex(rec["prev_hash"]) + rec["body"].encode()
+        ).hexdigest()
+        assert digest == rec["hash"]
+    ocsf = json.loads(next(iter(service.export(sqlite_env.ws, auditor, "ocsf", AuditQuery()))))
+    assert ocsf["unmapped"]["prev_hash"] == "00" * 32 and ocsf["unmapped"]["seq"] == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import Admin, Cli
+from tests.cli.conftest import Admin, Cli, login
 
 BASTION_EXE = Path(sys.executable).with_name("bastion")
 
@@ -87,3 +87,27 @@ def test_console_script_runs_and_user_errors_show_no_traceback(cli: Cli) -> None
     assert "hint:" in bad.stderr
     assert "Traceback" not in bad.stdout + bad.stderr
     assert json.loads(bad.stdout)["error"]["code"] == "workspace.not_found"
+
+
+def test_markup_like_text_is_printed_verbatim(cli: Cli, tmp_path: Path) -> None:
+    """Paths, grants and audit details are data: Rich markup in them is neither applied nor
+    allowed to crash a command (which, at init, would lose the master key shown once)."""
+    target = tmp_path / "odd[/]name [bold]x"  # the "/" makes it two folders deep
+    target.mkdir(parents=True)
+    result = cli.ok("init", "--path", str(target))
+    assert f"Workspace created in {target / '.bastion'}" in result.out
+    master_key = result.out.split("BASTION_MASTER_KEY=", 1)[1].split()[0]
+    assert len(master_key) == 43
+    assert "Traceback" not in result.out + result.err
+
+    password = result.out.split("password:", 1)[1].split()[0]
+    totp_secret = result.out.split("TOTP secret:", 1)[1].split()[0]
+    cli.setenv("BASTION_WORKSPACE", str(target))
+    cli.setenv("BASTION_MASTER_KEY", master_key)
+    login(cli, "admin", password, totp_secret)
+    grant = "model:read@models/[/]x"
+    assert grant in cli.ok("role", "grant", "analyst", grant).out
+    assert "analyst" in cli.ok("role", "list").out  # the table: cells are not markup
+    assert grant in json.dumps(cli.ok("role", "list", "--json").json())
+    cli.ok("audit", "query", "--action", "role.*")
+    cli.ok("access", "review")

@@ -63,6 +63,16 @@ def test_init_human_output_and_explicit_path(cli: Cli, tmp_path: Path) -> None:
     assert not (cli.workspace / ".bastion").exists()
 
 
+def test_init_honours_global_workspace_option(cli: Cli, tmp_path: Path) -> None:
+    target = tmp_path / "via-option"
+    doc = cli.ok("--workspace", str(target), "init", "--json").json()
+    assert Path(doc["workspace"]) == target.resolve()
+    assert (target / ".bastion" / "keyring.json").is_file()
+    assert not (cli.workspace / ".bastion").exists()
+    cli.setenv("BASTION_MASTER_KEY", doc["master_key"])
+    cli.fails(5, "auth.failed", "-w", str(target), "user", "list")  # it opens
+
+
 def test_second_init_fails_with_workspace_exists(cli: Cli) -> None:
     cli.ok("init", "--json")
     before = _fingerprint(cli.workspace / ".bastion")

@@ -10,7 +10,13 @@ from sqlalchemy import select
 
 from bastion.context import AuthMethod, PrincipalKind
 from bastion.db.models import ApiKeyRow, PrincipalRow
-from bastion.errors import AuthenticationFailed, InvalidInput, MfaRequired, NotFound, PermissionDenied
+from bastion.errors import (
+    AuthenticationFailed,
+    InvalidInput,
+    MfaRequired,
+    NotFound,
+    PermissionDenied,
+)
 from bastion.identity import apikeys, principals
 from tests.conftest import Env
 from tests.identity.helpers import events, key_context, service_account
@@ -197,6 +203,22 @@ def test_rotation_with_no_overlap_cuts_over_at_once(env: Env) -> None:
     assert new.expires_at is None
     assert refused(env, old.token) == "auth.key_expired"
     authenticate(env, new.token)
+
+
+def test_a_key_is_rotated_only_once(env: Env) -> None:
+    old = service_account(env, "bot", ttl=timedelta(days=90))
+    env.clock.advance(10 * DAY)
+    first = apikeys.rotate_key(env.ws, env.admin, old.prefix)
+    with pytest.raises(InvalidInput) as err:
+        apikeys.rotate_key(env.ws, env.admin, old.prefix)
+    assert err.value.code == "identity.key_rotated"
+    assert key_row(env, old.prefix).rotated_to == first.prefix
+    assert len(apikeys.list_keys(env.ws, env.admin, "bot")) == 2
+    # The successor rotates normally and keeps the full lifetime.
+    env.clock.advance(DAY)
+    second = apikeys.rotate_key(env.ws, env.admin, first.prefix)
+    assert second.expires_at == env.clock.now() + timedelta(days=90)
+    authenticate(env, second.token)
 
 
 def test_rotating_an_inactive_key_fails(env: Env) -> None:

@@ -101,17 +101,16 @@ def test_default_roles_grant_exactly_the_reviewed_permissions() -> None:
 def test_only_admin_holds_admin_permissions_by_default() -> None:
     for role, (_description, grants) in DEFAULT_ROLES.items():
         assert holds_admin(grants) is (role == "admin"), role
-        assert not (EXPECTED[role] & ADMIN_PERMISSIONS) or role == "admin"
 
 
 def test_separation_of_duties() -> None:
-    assert "data:read" not in EXPECTED["engineer"]
+    shipped = {role: set(expand(grants)) for role, (_d, grants) in DEFAULT_ROLES.items()}
     for role in ("analyst", "executive", "auditor", "service", "engineer"):
-        assert "data:read" not in EXPECTED[role]
-        assert "data:detokenize" not in EXPECTED[role]
+        assert "data:read" not in shipped[role], role
+        assert "data:detokenize" not in shipped[role], role
     for role in ("analyst", "executive", "engineer", "data_scientist", "service"):
-        assert not {"audit:read", "audit:verify", "audit:export"} & EXPECTED[role]
-    assert {p.partition(":")[0] for p in EXPECTED["auditor"]} == {"audit"}
+        assert not {"audit:read", "audit:verify", "audit:export"} & shipped[role], role
+    assert {p.partition(":")[0] for p in shipped["auditor"]} == {"audit"}
 
 
 # -- the matrix, through the pure check -------------------------------------------------
@@ -459,6 +458,16 @@ def test_role_changes_apply_at_once_and_are_audited(env: Env) -> None:
     assert revoked.details_dict()["before"] == [*default, "data:read"]
     assert revoked.details_dict()["after"] == ["data:list", "model:list", "metrics:read",
                                                "alert:read"]
+
+
+def test_role_change_adds_each_grant_once(env: Env) -> None:
+    info = principals.change_role(
+        env.ws, env.admin, "executive", grant=["alert:read", "alert:read", "report:read"],
+        revoke=[],
+    )
+    assert info.grants == ["alert:read", "metrics:read", "report:read"]
+    [stored] = [r for r in principals.list_roles(env.ws, env.admin) if r.name == "executive"]
+    assert stored.grants == ["report:read", "metrics:read", "alert:read"]
 
 
 def test_role_changes_are_validated_and_need_role_write(env: Env) -> None:

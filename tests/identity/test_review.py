@@ -131,14 +131,34 @@ def test_flags_a_builtin_role_edited_beyond_its_default(env: Env) -> None:
     assert review(env)["ana"]["findings"] == []
 
 
+def test_narrowing_a_builtin_role_to_a_resource_glob_is_not_drift(env: Env) -> None:
+    service_account(env, "bot", scopes=["model:predict"])
+    env.user("ana", "analyst")
+    principals.change_role(env.ws, env.admin, "service", grant=["model:predict@fraud-*"],
+                           revoke=["model:predict"])
+    principals.change_role(env.ws, env.admin, "analyst", grant=["data:read@public-*"],
+                           revoke=[])
+    result = review(env)
+    assert result["bot"]["effective_permissions"] == ["model:list", "model:predict@fraud-*"]
+    assert result["bot"]["findings"] == []
+    # A glob on a permission the default never held is still more than the default.
+    assert result["ana"]["findings"] == [
+        "role analyst grants more than its default: data:read@public-*"
+    ]
+
+
 def test_flags_unscoped_active_service_account_key(env: Env) -> None:
     unscoped = service_account(env, "bot")
     service_account(env, "scoped", scopes=["model:predict"])
+    star = service_account(env, "star", scopes=["*"])
     finding = "service account key without scopes: scope it to what it calls"
     result = review(env)
     assert key_of(result["bot"], unscoped.prefix)["unscoped"] is True
     assert result["bot"]["findings"] == [finding]
     assert result["scoped"]["findings"] == []
+    # A "*" scope narrows nothing, so it counts as unscoped.
+    assert key_of(result["star"], star.prefix)["unscoped"] is True
+    assert result["star"]["findings"] == [finding]
     # Humans' unscoped keys are not this finding.
     apikeys.create_key(env.ws, env.admin, "admin")
     assert finding not in review(env)["admin"]["findings"]

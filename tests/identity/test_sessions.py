@@ -9,7 +9,13 @@ from sqlalchemy import select
 
 from bastion.context import AuthMethod, PrincipalKind
 from bastion.db.models import PrincipalRow, SessionRow
-from bastion.errors import AuthenticationFailed, InvalidInput, PermissionDenied, SessionExpired
+from bastion.errors import (
+    AuthenticationFailed,
+    InvalidInput,
+    MfaRequired,
+    PermissionDenied,
+    SessionExpired,
+)
 from bastion.identity import apikeys, credentials, principals, sessions
 from bastion.identity.principals import NewPrincipal
 from tests.conftest import Env
@@ -313,9 +319,9 @@ def test_mfa_enroll_refusals(env: Env) -> None:
     with pytest.raises(AuthenticationFailed) as auth_err:
         principals.enroll_mfa(env.ws, key_context(env, admin_key.token), "bob")
     assert auth_err.value.code == "auth.mfa_required"
-    with pytest.raises(PermissionDenied) as err:
+    with pytest.raises(MfaRequired) as mfa_err:
         principals.enroll_mfa(env.ws, key_context(env, admin_key.token))
-    assert err.value.code == "auth.mfa_required"
+    assert mfa_err.value.code == "auth.mfa_required"
     # Service accounts have no MFA.
     principals.add_principal(env.ws, env.admin, "bot", "service", service_account=True)
     with pytest.raises(InvalidInput) as err2:
@@ -325,8 +331,14 @@ def test_mfa_enroll_refusals(env: Env) -> None:
     with pytest.raises(PermissionDenied) as err:
         principals.enroll_mfa(env.ws, key_context(env, bot_key.token))
     assert err.value.code == "identity.not_a_user"
-    with pytest.raises(AuthenticationFailed):
-        principals.enroll_mfa(env.ws, env.anon(), "alice")
+    for anon_target in ("alice", None):
+        with pytest.raises(AuthenticationFailed) as auth_err:
+            principals.enroll_mfa(env.ws, env.anon(), anon_target)
+        assert auth_err.value.code == "auth.failed"
+    assert [e.details_dict()["error"] for e in events(env, action="mfa.enroll")] == [
+        "access.denied", "auth.mfa_required", "auth.mfa_required", "identity.not_a_user",
+        "identity.not_a_user", "auth.failed", "auth.failed",
+    ]
     # Nobody's secret changed: both still log in with their original seeds.
     assert bob.totp_secret
     login(env, user)

@@ -123,16 +123,23 @@ class AuditEvent:
     request_id: str
     details: str
     hash: str
+    body: str = ""
+    prev_hash: str | None = None
 
     @classmethod
-    def from_row(cls, seq: int, ts_us: int, body: str, digest: bytes) -> AuditEvent:
-        """Parse a stored row."""
+    def from_row(
+        cls, seq: int, ts_us: int, body: str, digest: bytes, prev: bytes | None = None
+    ) -> AuditEvent:
+        """Parse a stored row (``prev``: the predecessor's hash, when it was fetched)."""
         doc = json.loads(body)
+        if prev is None and seq == 1:
+            prev = GENESIS_HASH
         return cls(
             seq=int(seq), ts_us=int(ts_us), actor=doc["actor"], action=doc["action"],
             resource=doc["resource"], outcome=doc["outcome"], source=doc["source"],
             request_id=doc["request_id"], details=canonical_json(doc.get("details", {})),
-            hash=bytes(digest).hex(),
+            hash=bytes(digest).hex(), body=body,
+            prev_hash=bytes(prev).hex() if prev is not None else None,
         )
 
     def details_dict(self) -> dict[str, Any]:
@@ -153,6 +160,9 @@ class AuditEvent:
             "request_id": self.request_id,
             "details": self.details_dict(),
             "hash": self.hash,
+            "prev_hash": self.prev_hash,
+            # The exact hashed text: with seq, ts_us and prev_hash it re-verifies the event.
+            "body": self.body,
         }
 
 

@@ -2,7 +2,8 @@
 
 OCSF mapping: ``auth.*`` actions become Authentication (class 3002, category 3, Identity
 & Access Management); everything else API Activity (class 6003, category 6, Application
-Activity). Chain fields travel in ``unmapped`` so a receiver can re-verify the chain.
+Activity). The chain fields (seq, hash, prev_hash and the exact hashed body) travel in
+``unmapped``, so a receiver can re-verify every exported event (docs/formats/audit-chain.md).
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def to_ocsf(event: AuditEvent) -> dict[str, Any]:
             "name": event.source
         },
         "unmapped": {
-            "seq": event.seq, "hash": event.hash,
+            "seq": event.seq, "ts_us": event.ts_us, "hash": event.hash,
+            "prev_hash": event.prev_hash, "body": event.body,
             "action": event.action, "resource": event.resource, "details": details,
         },
     }

@@ -42,6 +42,6 @@ def export(ws: Workspace, ctx: Context, fmt: str, q: AuditQuery) -> Iterator[str
         raise InvalidInput(f"unknown export format {fmt!r}", code="audit.bad_format",
                            hint="Use jsonl or ocsf.")
     with operation(ws, ctx, "audit.export", permission="audit:export", resource="audit/*") as op:
-        events = ws.audit_store.query(q)
+        events = ws.audit_store.query(q, with_prev=True)
         op.details.update({"format": fmt, "events": len(events)})
     return export_lines(events, fmt)

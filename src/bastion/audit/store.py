@@ -7,8 +7,11 @@ one transaction: one commit (one fsync) for many events is what makes group comm
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 from cryptography.exceptions import InvalidSignature
@@ -33,6 +36,7 @@ from bastion.audit.events import (
     chain_hash,
     checkpoint_message,
 )
+from bastion.db.engine import read_connection
 from bastion.db.models import AuditCheckpointRow, AuditEventRow, AuditHeadRow
 from bastion.errors import AuditError, InvalidInput
 
@@ -47,8 +51,8 @@ def field_sql(dialect: str, key: str) -> str:
     if key not in QUERY_FIELDS:
         raise ValueError(f"not a queryable audit field: {key}")
     if dialect == "postgresql":
-        return f"((body::json) ->> '{key}')"
-    return f"json_extract(body, '$.{key}')"
+        return f"((audit_events.body::json) ->> '{key}')"
+    return f"json_extract(audit_events.body, '$.{key}')"
 
 
 @dataclass(frozen=True)
@@ -83,10 +87,18 @@ class AuditQuery:
 class AuditStore:
     """Append, read and checkpoint the chain. Verification lives in ``verify.py``."""
 
-    def __init__(self, engine: Engine, signer: Signer, *, checkpoint_every: int = 1024) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        signer: Signer,
+        *,
+        checkpoint_every: int = 1024,
+        anchor_path: Path | None = None,
+    ) -> None:
         self._engine = engine
         self._signer = signer
         self._checkpoint_every = checkpoint_every
+        self._anchor_path = anchor_path
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         # Only the driver's placeholder is interpolated; values are always bound.
         self._insert_sql = (
@@ -98,6 +110,11 @@ class AuditStore:
     def signer(self) -> Signer:
         """The checkpoint signer (its public key verifies checkpoints)."""
         return self._signer
+
+    @property
+    def anchor_path(self) -> Path | None:
+        """The local file that copies every checkpoint this host signed, if any."""
+        return self._anchor_path
 
     @property
     def engine(self) -> Engine:
@@ -113,6 +130,7 @@ class AuditStore:
         """Append events in one durable transaction; return their sequence numbers."""
         if not drafts:
             return []
+        signed: dict[str, Any] | None = None
         try:
             with self._engine.begin() as conn:
                 first, prev = self._lock_head(conn)
@@ -128,19 +146,59 @@ class AuditStore:
                 conn.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=seq, hash=prev))
                 last_cp = conn.execute(select(func.max(CHECKPOINTS.c.seq))).scalar() or 0
                 if seq - int(last_cp) >= self._checkpoint_every:
-                    self._insert_checkpoint(conn, seq, prev, drafts[-1].ts_us)
+                    signed = self._insert_checkpoint(conn, seq, prev, drafts[-1].ts_us)
         except exc.SQLAlchemyError as err:
             raise AuditError(f"audit append failed: {type(err).__name__}") from err
+        if signed is not None:
+            self._anchor(signed)
         return list(range(first + 1, seq + 1))
 
-    def _insert_checkpoint(self, conn: Connection, seq: int, digest: bytes, ts_us: int) -> None:
+    def _insert_checkpoint(
+        self, conn: Connection, seq: int, digest: bytes, ts_us: int
+    ) -> dict[str, Any]:
         signature = self._signer.private_key.sign(checkpoint_message(seq, digest.hex(), ts_us))
-        conn.execute(
-            insert(CHECKPOINTS).values(
-                seq=seq, hash=digest.hex(), ts_us=ts_us, key_id=self._signer.key_id,
-                signature=signature.hex(),
-            )
-        )
+        record = {
+            "seq": seq, "hash": digest.hex(), "ts_us": ts_us, "key_id": self._signer.key_id,
+            "signature": signature.hex(),
+        }
+        conn.execute(insert(CHECKPOINTS).values(**record))
+        return record
+
+    def _anchor(self, record: dict[str, Any]) -> None:
+        """Copy a committed checkpoint to the local anchor file (append, fsync).
+
+        Someone who can write the database but not this file cannot delete checkpoints
+        unnoticed. Written after the commit: a crash in between only loses an anchor.
+        """
+        if self._anchor_path is None:
+            return
+        line = (json.dumps(record, sort_keys=True) + "\n").encode("ascii")
+        fd = os.open(self._anchor_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        except OSError as err:
+            raise AuditError(f"could not write the checkpoint anchor: {err}") from err
+        finally:
+            os.close(fd)
+
+    def anchors(self) -> list[dict[str, Any]]:
+        """Checkpoints recorded in the local anchor file (empty if there is none)."""
+        if self._anchor_path is None or not self._anchor_path.exists():
+            return []
+        out: list[dict[str, Any]] = []
+        for number, line in enumerate(self._anchor_path.read_text("ascii").splitlines(), 1):
+            try:
+                record = json.loads(line)
+                out.append({
+                    "seq": int(record["seq"]), "hash": str(record["hash"]),
+                    "ts_us": int(record["ts_us"]), "key_id": str(record["key_id"]),
+                    "signature": str(record["signature"]),
+                })
+            except (ValueError, KeyError, TypeError):
+                out.append({"seq": -number, "hash": "", "ts_us": 0, "key_id": "",
+                            "signature": ""})
+        return out
 
     def checkpoint(self, ts_us: int) -> int | None:
         """Sign the current head unless it is already signed; return the seq signed."""
@@ -150,14 +208,15 @@ class AuditStore:
                 last_cp = conn.execute(select(func.max(CHECKPOINTS.c.seq))).scalar() or 0
                 if seq == 0 or int(last_cp) >= seq:
                     return None
-                self._insert_checkpoint(conn, seq, digest, ts_us)
-                return seq
+                record = self._insert_checkpoint(conn, seq, digest, ts_us)
         except exc.SQLAlchemyError as err:
             raise AuditError(f"audit checkpoint failed: {type(err).__name__}") from err
+        self._anchor(record)
+        return seq
 
     def head(self) -> tuple[int, bytes]:
         """(seq, hash) of the newest event; (0, genesis) for an empty log."""
-        with self._engine.connect() as conn:
+        with read_connection(self._engine) as conn:
             row = conn.execute(select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)).one_or_none()
         return (int(row.seq), bytes(row.hash)) if row else (0, GENESIS_HASH)
 
@@ -169,7 +228,7 @@ class AuditStore:
 
     def hash_before(self, seq: int) -> tuple[int, bytes] | None:
         """(seq, hash) of the nearest stored event before ``seq``; None if there is none."""
-        with self._engine.connect() as conn:
+        with read_connection(self._engine) as conn:
             row = conn.execute(
                 select(EVENTS.c.seq, EVENTS.c.hash).where(EVENTS.c.seq < seq)
                 .order_by(EVENTS.c.seq.desc()).limit(1)
@@ -178,7 +237,7 @@ class AuditStore:
 
     def seq_bounds(self) -> tuple[int, int, int]:
         """(lowest seq, highest seq, count) of stored events."""
-        with self._engine.connect() as conn:
+        with read_connection(self._engine) as conn:
             row = conn.execute(
                 select(func.min(EVENTS.c.seq), func.max(EVENTS.c.seq), func.count())
             ).one()
@@ -186,18 +245,28 @@ class AuditStore:
 
     def checkpoints(self) -> list[AuditCheckpointRow]:
         """All checkpoints, oldest first."""
-        with self._engine.connect() as conn:
+        with read_connection(self._engine) as conn:
             result = conn.execute(select(CHECKPOINTS).order_by(CHECKPOINTS.c.seq))
             return [AuditCheckpointRow(**row._mapping) for row in result]
 
     def _field(self, key: str) -> ColumnElement[Any]:
         return literal_column(field_sql(self._engine.dialect.name, key))
 
-    def query(self, q: AuditQuery) -> list[AuditEvent]:
-        """Events matching every given filter, oldest first."""
-        stmt = select(EVENTS.c.seq, EVENTS.c.ts_us, EVENTS.c.body, EVENTS.c.hash).order_by(
-            EVENTS.c.seq
-        )
+    def query(self, q: AuditQuery, *, with_prev: bool = False) -> list[AuditEvent]:
+        """Events matching every given filter, oldest first.
+
+        ``with_prev`` also fetches each event's predecessor hash, so that an export of any
+        subset can be re-verified event by event.
+        """
+        prev = EVENTS.alias("prev")
+        prev_hash = prev.c.hash if with_prev else literal_column("NULL")
+        stmt = select(
+            EVENTS.c.seq, EVENTS.c.ts_us, EVENTS.c.body, EVENTS.c.hash, prev_hash
+        ).order_by(EVENTS.c.seq)
+        if with_prev:
+            stmt = stmt.select_from(
+                EVENTS.outerjoin(prev, prev.c.seq == EVENTS.c.seq - 1)
+            )
         for key in QUERY_FIELDS:
             value = getattr(q, key)
             if value is None:
@@ -217,7 +286,7 @@ class AuditStore:
             if q.limit <= 0:
                 raise InvalidInput("limit must be positive", code="audit.bad_query")
             stmt = stmt.limit(q.limit)
-        with self._engine.connect() as conn:
+        with read_connection(self._engine) as conn:
             return [AuditEvent.from_row(*row) for row in conn.execute(stmt)]
 
 
@@ -226,7 +295,7 @@ def iter_event_rows(
 ) -> Iterator[Sequence[Any]]:
     """Stream ``(seq, ts_us, body, hash)`` rows in sequence order, in bounded batches."""
     last = start - 1
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         while True:
             stmt = select(EVENTS.c.seq, EVENTS.c.ts_us, EVENTS.c.body, EVENTS.c.hash).where(
                 EVENTS.c.seq > last

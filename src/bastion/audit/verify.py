@@ -134,15 +134,21 @@ def scan_log(
 ) -> VerificationReport:
     """Walk the chain and collect every issue without raising."""
     report = VerificationReport()
-    checkpoints = store.checkpoints()
-    wanted = frozenset(cp.seq for cp in checkpoints)
+    # The head is read first and the walk stops there, so events appended while we
+    # verify are neither checked nor mistaken for tampering.
+    head_seq, head_hash = store.head()
+    anchors = store.anchors()
+    every_checkpoint = store.checkpoints()
+    checkpoints = [cp for cp in every_checkpoint if cp.seq <= head_seq]
+    wanted = frozenset([cp.seq for cp in checkpoints] + [int(a["seq"]) for a in anchors])
     low, high, count = store.seq_bounds()
+    high = min(high, head_seq)
     if workers is None:
         workers = min(os.cpu_count() or 1, 8) if count >= PARALLEL_THRESHOLD else 1
 
     results: list[_RangeResult]
     if workers <= 1 or count == 0 or store.engine.url.database in (None, "", ":memory:"):
-        results = [_scan(store.iter_rows(), 0, GENESIS_HASH, wanted)]
+        results = [_scan(store.iter_rows(1, head_seq), 0, GENESIS_HASH, wanted)]
     else:
         # The first range starts from genesis, so a deleted first event is still caught.
         spans = _ranges(low, high, workers)
@@ -174,7 +180,6 @@ def scan_log(
     report.last_seq = last_seq
     report.head_hash = last_hash.hex()
 
-    head_seq, head_hash = store.head()
     if head_seq != last_seq or head_hash != last_hash:
         report.add(
             last_seq, "head_mismatch",
@@ -196,7 +201,47 @@ def scan_log(
             report.add(cp.seq, "rewritten",
                        f"the chain at event {cp.seq} differs from its signed checkpoint: "
                        "events up to it were rewritten")
+    # A checkpoint beyond the head we read is either a concurrent append (the head has
+    # moved on since) or evidence that the tail was cut off together with the head.
+    beyond = sorted({cp.seq for cp in every_checkpoint if cp.seq > head_seq}
+                    | {int(a["seq"]) for a in anchors if int(a["seq"]) > head_seq})
+    if beyond:
+        current_head = store.head()[0]
+        for seq in beyond:
+            if seq > current_head:
+                report.add(seq, "truncated",
+                           f"signed checkpoint names event {seq}, beyond the log's end "
+                           f"(event {current_head}): the tail was deleted")
+    _check_anchors(report, anchors, checkpoints, seen, head_seq, public_key, key_id)
     return report
+
+
+def _check_anchors(
+    report: VerificationReport,
+    anchors: list[dict[str, Any]],
+    checkpoints: Sequence[Any],
+    seen: dict[int, str],
+    head_seq: int,
+    public_key: Ed25519PublicKey,
+    key_id: str,
+) -> None:
+    """Every checkpoint copied to the local anchor file must still be in the database."""
+    in_db = {cp.seq: cp.hash for cp in checkpoints}
+    for anchor in anchors:
+        seq, digest = int(anchor["seq"]), str(anchor["hash"])
+        if seq <= 0 or anchor["key_id"] != key_id or not verify_checkpoint_signature(
+            public_key, seq, digest, int(anchor["ts_us"]), str(anchor["signature"])
+        ):
+            report.add(max(seq, 0), "bad_anchor",
+                       "a line of the checkpoint anchor file is damaged or forged")
+        elif seq > head_seq:
+            continue  # judged with the other checkpoints beyond the head
+        elif in_db.get(seq) != digest:
+            report.add(seq, "checkpoint_deleted",
+                       f"signed checkpoint at event {seq} was removed from the database")
+        elif seen.get(seq) != digest:
+            report.add(seq, "rewritten",
+                       f"the chain at event {seq} differs from its anchored checkpoint")
 
 
 def verify_log(

@@ -59,8 +59,10 @@ class AuditWriter:
 
     def flush(self) -> None:
         """Wait until everything submitted so far is committed."""
-        if self._thread is None:
-            return
+        with self._lock:
+            if self._closed or self._thread is None:
+                # close() already drained the queue; nothing can be pending.
+                return
         future: Future[int] = Future()
         self._queue.put((None, future))
         future.result()

@@ -53,13 +53,14 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]
     for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*(fmt(v) for v in row))
+        # Cells are data (names, grants, audit details): plain text, never Rich markup.
+        table.add_row(*(Text(fmt(v)) for v in row))
     console().print(table)
 
 
 def say(message: str) -> None:
-    """A line for people."""
-    console().print(message)
+    """A line for people; the text is printed as is (paths and names are not markup)."""
+    console().print(message, markup=False, emoji=False)
 
 
 def render_error(error: BastionError, *, as_json: bool) -> None:

@@ -14,12 +14,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
-from bastion.errors import Conflict, StorageError
+from bastion.errors import Conflict, InvalidInput, StorageError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "bastion_read_only"
 
 
 def _normalise_url(url: str) -> str:
@@ -57,7 +58,20 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers take a plain snapshot (WAL: never blocks writers); writers take the
+        # write lock up front.
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads only: on SQLite it never takes the write lock."""
+    with engine.connect() as conn:
+        conn.execution_options(**{READ_ONLY: True})
+        yield conn
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -84,6 +98,11 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     except exc.SQLAlchemyError as err:
         session.rollback()
         raise StorageError(f"database error: {type(err).__name__}") from err
+    except UnicodeEncodeError as err:
+        session.rollback()
+        raise InvalidInput(
+            "text must be valid Unicode (no lone surrogates)", code="input.bad_text"
+        ) from err
     except BaseException:
         session.rollback()
         raise

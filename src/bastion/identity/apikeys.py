@@ -147,6 +147,13 @@ def rotate_key(
             old = _key_row(session, prefix)
             if old.revoked_at is not None or (old.expires_at and old.expires_at <= now):
                 raise InvalidInput("only an active key can be rotated", code="identity.key_inactive")
+            if old.rotated_to is not None:
+                # A second successor would outlive the first's tracking, and the lifetime
+                # below would be measured to the shortened overlap end.
+                raise InvalidInput(
+                    f"key {prefix} was already rotated to {old.rotated_to}",
+                    code="identity.key_rotated", hint="Rotate its successor instead.",
+                )
             lifetime = (old.expires_at - old.created_at) if old.expires_at else None
             new_expiry = now + lifetime if lifetime else None
             session.add(ApiKeyRow(

@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session
 from bastion.context import AuthMethod, Context, PrincipalKind
 from bastion.db.engine import transaction
 from bastion.db.models import PrincipalRow, RoleRow, SessionRow
-from bastion.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bastion.errors import (
+    AuthenticationFailed,
+    Conflict,
+    InvalidInput,
+    MfaRequired,
+    NotFound,
+    PermissionDenied,
+)
 from bastion.identity import credentials
 from bastion.identity.policy import DEFAULT_ROLES, expand, holds_admin, validate_grant
 from bastion.operation import operation
@@ -182,13 +189,13 @@ def enroll_mfa(ws: Workspace, ctx: Context, name: str | None = None) -> NewPrinc
         ws, ctx, "mfa.enroll", permission="user:create" if other else None,
         resource=f"principal/{target}",
     ):
-        if not other and ctx.principal.kind is not PrincipalKind.USER:
-            raise PermissionDenied("only human users enrol in MFA", code="identity.not_a_user")
         if not other:
+            if ctx.principal.auth is AuthMethod.NONE:
+                raise AuthenticationFailed("authentication required")
+            if ctx.principal.kind is not PrincipalKind.USER:
+                raise PermissionDenied("only human users enrol in MFA", code="identity.not_a_user")
             if ctx.principal.auth is not AuthMethod.MFA_SESSION:
-                raise PermissionDenied(
-                    "re-enrolling MFA needs a current MFA session", code="auth.mfa_required"
-                )
+                raise MfaRequired("re-enrolling MFA needs a current MFA session")
         with transaction(ws.sessions) as session:
             row = get_principal(session, target)
             if row.kind != PrincipalKind.USER.value:
@@ -233,7 +240,9 @@ def change_role(
                 raise NotFound(f"no role named {role!r}", code="identity.role_not_found")
             before = list(row.permissions)
             after = [g for g in before if g not in set(revoke)]
-            after += [g for g in grant if g not in after]
+            for g in grant:  # one at a time, so a grant repeated in the request lands once
+                if g not in after:
+                    after.append(g)
             if holds_admin(after):
                 services = session.scalars(
                     select(PrincipalRow.name).where(

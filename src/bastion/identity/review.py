@@ -55,7 +55,8 @@ def _beyond_default(role: str, grants: list[str]) -> list[str]:
     if role not in DEFAULT_ROLES:
         return []
     default = set(expand(DEFAULT_ROLES[role][1]))
-    return [g for g in expand(grants) if g not in default]
+    # A resource-limited grant of a permission the default holds in full narrows the role.
+    return [g for g in expand(grants) if g.partition("@")[0] not in default]
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -99,7 +100,8 @@ def access_review(ws: Workspace, ctx: Context) -> list[dict[str, Any]]:
                     prefix=k.prefix, state=state, last_used_at=_iso(k.last_used_at),
                     expires_at=_iso(k.expires_at),
                     unused_90d=state == "active" and now - reference >= STALE_AFTER,
-                    unscoped=not k.scopes,
+                    # A "*" scope narrows nothing: the key holds the whole role.
+                    unscoped=not k.scopes or "*" in k.scopes,
                 )
                 review.keys.append(kr)
                 if kr.unused_90d:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from bastion.context import AuthMethod, Context, Principal, PrincipalKind
@@ -59,7 +60,7 @@ def login(ws: Workspace, ctx: Context, name: str, password: str, otp: str) -> Se
                 raise _deferred_failure(session, code=exc.code, hint=exc.hint) from exc
             # Claim the step with a compare-and-set: two logins racing with one code (on
             # PostgreSQL, where reads take no lock) must not both pass the check above.
-            claimed = session.execute(
+            claimed = cast("CursorResult[Any]", session.execute(
                 update(PrincipalRow)
                 .where(
                     PrincipalRow.id == row.id,
@@ -67,7 +68,7 @@ def login(ws: Workspace, ctx: Context, name: str, password: str, otp: str) -> Se
                 )
                 .values(totp_last_step=step)
                 .execution_options(synchronize_session=False)
-            ).rowcount
+            )).rowcount
             if claimed != 1:
                 row.failed_logins += 1
                 op.details["reason"] = "otp_replayed"
