@@ -84,8 +84,11 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(workspace=Path(tmp), master_key=Secret(generate_master_key()),
-                            state_dir=Path(tmp) / "state")
+        settings = Settings(
+            workspace=Path(tmp),
+            master_key=Secret(generate_master_key()),
+            state_dir=Path(tmp) / "state",
+        )
         ws, _ = create_workspace(settings)
         store: AuditStore = ws.audit_store
         signer: Signer = store.signer
@@ -103,21 +106,26 @@ def main() -> None:
         verify_rate = report.events / (time.perf_counter() - start)
         ws.close()
 
-    print(json.dumps({
-        "benchmark": "audit",
-        "database": "sqlite (WAL, synchronous=FULL)",
-        "python": platform.python_version(),
-        "events": args.events,
-        "producers": args.producers,
-        "append_group_commit_per_s": round(grouped),
-        "append_one_per_commit_per_s": round(baseline),
-        "group_commit_speedup": round(grouped / baseline, 1),
-        "verify_events_per_s": round(verify_rate),
-        "verified_events": report.events,
-        "checkpoints": report.checkpoints,
-        "goals": {"append_per_s": 20_000, "verify_per_s": 200_000},
-        "goals_met": {"append": grouped >= 20_000, "verify": verify_rate >= 200_000},
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "audit",
+                "database": "sqlite (WAL, synchronous=FULL)",
+                "python": platform.python_version(),
+                "events": args.events,
+                "producers": args.producers,
+                "append_group_commit_per_s": round(grouped),
+                "append_one_per_commit_per_s": round(baseline),
+                "group_commit_speedup": round(grouped / baseline, 1),
+                "verify_events_per_s": round(verify_rate),
+                "verified_events": report.events,
+                "checkpoints": report.checkpoints,
+                "goals": {"append_per_s": 20_000, "verify_per_s": 200_000},
+                "goals_met": {"append": grouped >= 20_000, "verify": verify_rate >= 200_000},
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

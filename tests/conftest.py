@@ -40,6 +40,16 @@ def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     if request.param == "sqlite":
         yield None
         return
+    yield from _fresh_postgres()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str | None]:
+    """A fresh PostgreSQL database only (for behaviour SQLite's locking rules out)."""
+    yield from _fresh_postgres()
+
+
+def _fresh_postgres() -> Iterator[str | None]:
     if not PG_URL:
         if os.environ.get("CI"):
             pytest.fail("CI must set BASTION_TEST_POSTGRES_URL (see .ci/run)")
@@ -120,6 +130,16 @@ def make_env(tmp_path: Path, db_url: str | None) -> Env:
 def env(tmp_path: Path, db_url: str | None) -> Iterator[Env]:
     """A fresh workspace on each database, closed after the test."""
     e = make_env(tmp_path, db_url)
+    try:
+        yield e
+    finally:
+        e.ws.close()
+
+
+@pytest.fixture
+def pg_env(tmp_path: Path, pg_url: str | None) -> Iterator[Env]:
+    """A fresh workspace on PostgreSQL only."""
+    e = make_env(tmp_path, pg_url)
     try:
         yield e
     finally:

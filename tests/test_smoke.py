@@ -1,5 +1,5 @@
-from tests.conftest import Env
 from bastion.identity import principals
+from tests.conftest import Env
 
 
 def test_admin_lists_principals(env: Env) -> None:

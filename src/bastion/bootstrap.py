@@ -32,8 +32,9 @@ def initialize(
     ws, generated = create_workspace(settings, clock=clock)
     try:
         ctx = Context(principal=SYSTEM, source=source, clock=ws.clock)
-        with operation(ws, ctx, "workspace.init", permission=None,
-                       resource=f"workspace/{settings.workspace}") as op:
+        with operation(
+            ws, ctx, "workspace.init", permission=None, resource=f"workspace/{settings.workspace}"
+        ) as op:
             op.details["database"] = "sqlite" if settings.database_url is None else "external"
         seed_roles(ws, ctx)
         admin = bootstrap_admin(ws, ctx, admin_name)

@@ -65,8 +65,9 @@ def _expect_denied(console: Console, what: str, call: Callable[[], object]) -> N
     try:
         call()
     except BastionError as exc:
-        console.print(Text.assemble("  ", ("refused", "green"),
-                                    f" {what}: error[{exc.code}] {exc.message}"))
+        console.print(
+            Text.assemble("  ", ("refused", "green"), f" {what}: error[{exc.code}] {exc.message}")
+        )
         return
     raise RuntimeError(f"demo expected a refusal for: {what}")
 
@@ -81,8 +82,10 @@ def _tour(console: Console, step: _Stepper, root: Path) -> int:
     ws = result.workspace
     assert result.master_key is not None
     settings = settings.with_overrides(master_key=result.master_key)
-    console.print(f"  workspace {settings.bastion_dir}; first admin '{result.admin.name}' "
-                  "with a password and TOTP secret shown once")
+    console.print(
+        f"  workspace {settings.bastion_dir}; first admin '{result.admin.name}' "
+        "with a password and TOTP secret shown once"
+    )
 
     now = time.time()
     step("The admin logs in with password + TOTP; a replayed code is refused")
@@ -91,52 +94,73 @@ def _tour(console: Console, step: _Stepper, root: Path) -> int:
     console.print("  admin holds an MFA session")
     replay = credentials.totp_code(_seed(result.admin.totp_secret), now)
     anon = Context(principal=ANONYMOUS, source="demo", clock=ws.clock)
-    _expect_denied(console, "the same TOTP code a second time",
-                   lambda: sessions.login(ws, anon, "admin", result.admin.password or "", replay))
+    _expect_denied(
+        console,
+        "the same TOTP code a second time",
+        lambda: sessions.login(ws, anon, "admin", result.admin.password or "", replay),
+    )
 
     step("Principals of several roles, and a scoped API key for a service account")
     people = {}
-    for name, role in (("alice", "data_scientist"), ("bob", "engineer"),
-                       ("carol", "auditor"), ("dave", "analyst"), ("erin", "executive")):
+    for name, role in (
+        ("alice", "data_scientist"),
+        ("bob", "engineer"),
+        ("carol", "auditor"),
+        ("dave", "analyst"),
+        ("erin", "executive"),
+    ):
         people[name] = principals.add_principal(ws, admin, name, role)
     principals.add_principal(ws, admin, "fraud-scorer", "service", service_account=True)
     key = apikeys.create_key(ws, admin, "fraud-scorer", scopes=["model:predict@fraud-*"])
     console.print(f"  key {key.prefix}… for fraud-scorer, scoped to model:predict@fraud-*")
-    _expect_denied(console, "a service account holding the admin role",
-                   lambda: principals.add_principal(ws, admin, "ci-bot", "admin",
-                                                    service_account=True))
-    table = Table("role", "grants", title="Roles held as data (bastion role list)",
-                  title_justify="left")
+    _expect_denied(
+        console,
+        "a service account holding the admin role",
+        lambda: principals.add_principal(ws, admin, "ci-bot", "admin", service_account=True),
+    )
+    table = Table(
+        "role", "grants", title="Roles held as data (bastion role list)", title_justify="left"
+    )
     for info in principals.list_roles(ws, admin):
         table.add_row(info.name, ", ".join(info.grants))
     console.print(table)
 
     step("Deny by default: each role does exactly what the policy grants")
     svc = anon.as_(apikeys.authenticate_api_key(ws, anon, key.token))
-    _expect_denied(console, "the service account listing users",
-                   lambda: principals.list_principals(ws, svc))
+    _expect_denied(
+        console, "the service account listing users", lambda: principals.list_principals(ws, svc)
+    )
     dave = people["dave"]
     assert dave.password and dave.totp_secret
     analyst = _login(ws, "dave", dave.password, dave.totp_secret, now)
-    _expect_denied(console, "the analyst reading the audit log",
-                   lambda: audit_service.query_events(ws, analyst, AuditQuery()))
+    _expect_denied(
+        console,
+        "the analyst reading the audit log",
+        lambda: audit_service.query_events(ws, analyst, AuditQuery()),
+    )
     carol = people["carol"]
     assert carol.password and carol.totp_secret
     auditor = _login(ws, "carol", carol.password, carol.totp_secret, now)
-    _expect_denied(console, "the auditor creating a user",
-                   lambda: principals.add_principal(ws, auditor, "mallory", "admin"))
+    _expect_denied(
+        console,
+        "the auditor creating a user",
+        lambda: principals.add_principal(ws, auditor, "mallory", "admin"),
+    )
     denials = audit_service.query_events(ws, auditor, AuditQuery(outcome="denied"))
     console.print(f"  the auditor sees {len(denials)} denials in the audit log:")
     for event in denials:
-        console.print(f"    #{event.seq} {event.actor} {event.action} {event.resource}",
-                      markup=False)
+        console.print(
+            f"    #{event.seq} {event.actor} {event.action} {event.resource}", markup=False
+        )
 
     step("Access review")
     for row in review.access_review(ws, admin):
         findings = "; ".join(row["findings"]) or "ok"
-        console.print(f"  {row['name']:<13} {row['role']:<15} "
-                      f"{len(row['effective_permissions']):>2} permissions  {findings}",
-                      markup=False)
+        console.print(
+            f"  {row['name']:<13} {row['role']:<15} "
+            f"{len(row['effective_permissions']):>2} permissions  {findings}",
+            markup=False,
+        )
 
     step("Verify the audit chain")
     report = audit_service.verify(ws, auditor)
@@ -152,8 +176,13 @@ def _tour(console: Console, step: _Stepper, root: Path) -> int:
     tampered = open_workspace(settings.with_overrides(workspace=copy_dir))
     target = denials[0].seq
     with tampered.engine.begin() as conn:
-        conn.execute(update(AuditEventRow).where(AuditEventRow.seq == target).values(
-            body=func.replace(AuditEventRow.body, '"outcome":"denied"', '"outcome":"success"')))
+        conn.execute(
+            update(AuditEventRow)
+            .where(AuditEventRow.seq == target)
+            .values(
+                body=func.replace(AuditEventRow.body, '"outcome":"denied"', '"outcome":"success"')
+            )
+        )
     console.print(f"  changed event #{target} from 'denied' to 'success' behind Bastion's back")
     try:
         audit_service.verify(tampered, anon.as_(auditor.principal))

@@ -91,4 +91,3 @@ def operation(
             ws.audit.append(draft)
         except BastionError as exc:
             raise AuditError(f"could not record {action} in the audit log: {exc}") from exc
-

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 
 import pytest
@@ -20,9 +21,14 @@ N = 12
 
 def _draft(i: int, **kw: object) -> EventDraft:
     base: dict[str, object] = dict(
-        ts_us=1_770_000_000_000_000 + i, actor=f"user{i % 3}", action="model.predict",
-        resource=f"model/m{i % 2}", outcome="success" if i % 4 else "denied",
-        source="10.0.0.7", request_id=f"{i:032x}", details={"n": i, "tag": "é"},
+        ts_us=1_770_000_000_000_000 + i,
+        actor=f"user{i % 3}",
+        action="model.predict",
+        resource=f"model/m{i % 2}",
+        outcome="success" if i % 4 else "denied",
+        source="10.0.0.7",
+        request_id=f"{i:032x}",
+        details={"n": i, "tag": "é"},
     )
     base.update(kw)
     return EventDraft(**base)  # type: ignore[arg-type]
@@ -30,9 +36,14 @@ def _draft(i: int, **kw: object) -> EventDraft:
 
 def test_known_answer_vector() -> None:
     draft = EventDraft(
-        ts_us=1_700_000_000_000_000, actor="alice", action="user.create",
-        resource="principal/bob", outcome="success", source="127.0.0.1",
-        request_id="00" * 16, details={"role": "analyst", "b": [1, 2]},
+        ts_us=1_700_000_000_000_000,
+        actor="alice",
+        action="user.create",
+        resource="principal/bob",
+        outcome="success",
+        source="127.0.0.1",
+        request_id="00" * 16,
+        details={"role": "analyst", "b": [1, 2]},
     )
     body = draft.body()
     assert body == (
@@ -88,8 +99,11 @@ def _base(env: Env) -> int:
 def test_modified_event_is_named(env: Env, offset: int) -> None:
     target = _base(env) + offset
     with env.ws.engine.begin() as conn:
-        conn.execute(update(AuditEventRow).where(AuditEventRow.seq == target).values(
-            body=func.replace(AuditEventRow.body, '"model.predict"', '"model.delete"')))
+        conn.execute(
+            update(AuditEventRow)
+            .where(AuditEventRow.seq == target)
+            .values(body=func.replace(AuditEventRow.body, '"model.predict"', '"model.delete"'))
+        )
     with pytest.raises(AuditChainBroken) as caught:
         _verify(env)
     assert (target, "modified") in _issues(env)
@@ -100,8 +114,11 @@ def test_modified_event_is_named(env: Env, offset: int) -> None:
 def test_modified_timestamp_is_named(env: Env) -> None:
     target = _base(env) + 3
     with env.ws.engine.begin() as conn:
-        conn.execute(update(AuditEventRow).where(AuditEventRow.seq == target)
-                     .values(ts_us=AuditEventRow.ts_us + 1))
+        conn.execute(
+            update(AuditEventRow)
+            .where(AuditEventRow.seq == target)
+            .values(ts_us=AuditEventRow.ts_us + 1)
+        )
     assert _issues(env) == [(target, "modified")]
 
 
@@ -125,18 +142,30 @@ def test_inserted_event_is_named(env: Env) -> None:
     """Insert a forged event at `target`, renumbering the rest, with a valid-looking hash."""
     target = _base(env) + 6
     with env.ws.engine.begin() as conn:
-        rows = conn.execute(select(AuditEventRow.seq).where(AuditEventRow.seq >= target)
-                            .order_by(AuditEventRow.seq.desc())).scalars().all()
+        rows = (
+            conn.execute(
+                select(AuditEventRow.seq)
+                .where(AuditEventRow.seq >= target)
+                .order_by(AuditEventRow.seq.desc())
+            )
+            .scalars()
+            .all()
+        )
         for seq in rows:
-            conn.execute(update(AuditEventRow).where(AuditEventRow.seq == seq)
-                         .values(seq=seq + 1))
-        prev = conn.execute(select(AuditEventRow.hash).where(AuditEventRow.seq == target - 1)
-                            ).scalar_one()
+            conn.execute(update(AuditEventRow).where(AuditEventRow.seq == seq).values(seq=seq + 1))
+        prev = conn.execute(
+            select(AuditEventRow.hash).where(AuditEventRow.seq == target - 1)
+        ).scalar_one()
         forged = _draft(999, actor="mallory", action="user.create")
         body = forged.body()
-        conn.execute(AuditEventRow.__table__.insert().values(
-            seq=target, ts_us=forged.ts_us, body=body,
-            hash=chain_hash(bytes(prev), target, forged.ts_us, body)))
+        conn.execute(
+            AuditEventRow.__table__.insert().values(
+                seq=target,
+                ts_us=forged.ts_us,
+                body=body,
+                hash=chain_hash(bytes(prev), target, forged.ts_us, body),
+            )
+        )
     found = _issues(env)
     assert (target + 1, "modified") in found
     assert found[0][0] >= target
@@ -146,14 +175,26 @@ def test_reordered_events_are_named(env: Env) -> None:
     a = _base(env) + 2
     b = a + 1
     with env.ws.engine.begin() as conn:
-        row_a = conn.execute(select(AuditEventRow.body, AuditEventRow.hash, AuditEventRow.ts_us)
-                             .where(AuditEventRow.seq == a)).one()
-        row_b = conn.execute(select(AuditEventRow.body, AuditEventRow.hash, AuditEventRow.ts_us)
-                             .where(AuditEventRow.seq == b)).one()
-        conn.execute(update(AuditEventRow).where(AuditEventRow.seq == a)
-                     .values(body=row_b.body, hash=row_b.hash, ts_us=row_b.ts_us))
-        conn.execute(update(AuditEventRow).where(AuditEventRow.seq == b)
-                     .values(body=row_a.body, hash=row_a.hash, ts_us=row_a.ts_us))
+        row_a = conn.execute(
+            select(AuditEventRow.body, AuditEventRow.hash, AuditEventRow.ts_us).where(
+                AuditEventRow.seq == a
+            )
+        ).one()
+        row_b = conn.execute(
+            select(AuditEventRow.body, AuditEventRow.hash, AuditEventRow.ts_us).where(
+                AuditEventRow.seq == b
+            )
+        ).one()
+        conn.execute(
+            update(AuditEventRow)
+            .where(AuditEventRow.seq == a)
+            .values(body=row_b.body, hash=row_b.hash, ts_us=row_b.ts_us)
+        )
+        conn.execute(
+            update(AuditEventRow)
+            .where(AuditEventRow.seq == b)
+            .values(body=row_a.body, hash=row_a.hash, ts_us=row_a.ts_us)
+        )
     found = _issues(env)
     assert (a, "modified") in found
     assert (b, "modified") in found
@@ -166,15 +207,19 @@ def test_rewritten_history_is_caught_by_signed_checkpoint(env: Env) -> None:
     signed = store.checkpoint(1_770_000_000_000_999)
     assert signed is not None
     with env.ws.engine.begin() as conn:
-        rows = conn.execute(select(AuditEventRow.seq, AuditEventRow.ts_us, AuditEventRow.body)
-                            .order_by(AuditEventRow.seq)).all()
+        rows = conn.execute(
+            select(AuditEventRow.seq, AuditEventRow.ts_us, AuditEventRow.body).order_by(
+                AuditEventRow.seq
+            )
+        ).all()
         prev = GENESIS_HASH
         for seq, ts, body in rows:
             if seq == first + 2:
                 body = body.replace('"actor":"user', '"actor":"nobody')
             prev = chain_hash(prev, seq, ts, body)
-            conn.execute(update(AuditEventRow).where(AuditEventRow.seq == seq)
-                         .values(body=body, hash=prev))
+            conn.execute(
+                update(AuditEventRow).where(AuditEventRow.seq == seq).values(body=body, hash=prev)
+            )
         conn.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1).values(hash=prev))
     found = _issues(env)
     assert (signed, "rewritten") in found
@@ -198,8 +243,11 @@ def test_forged_checkpoint_signature_is_caught(env: Env) -> None:
     signed = env.ws.audit_store.checkpoint(5)
     assert signed is not None
     with env.ws.engine.begin() as conn:
-        conn.execute(update(AuditCheckpointRow).where(AuditCheckpointRow.seq == signed)
-                     .values(signature="00" * 64))
+        conn.execute(
+            update(AuditCheckpointRow)
+            .where(AuditCheckpointRow.seq == signed)
+            .values(signature="00" * 64)
+        )
     assert (signed, "bad_checkpoint") in _issues(env)
 
 
@@ -209,7 +257,7 @@ def test_checkpoints_are_written_periodically(env: Env) -> None:
         store.append_batch([_draft(i * 3 + k) for k in range(3)])
     cps = [cp.seq for cp in store.checkpoints()]
     assert cps, "a checkpoint must have been written"
-    assert all(b - a >= 5 for a, b in zip(cps, cps[1:], strict=False))
+    assert all(b - a >= 5 for a, b in itertools.pairwise(cps))
     _verify(env)
 
 
@@ -224,10 +272,12 @@ def test_query_filters(env: Env) -> None:
     assert store.query(AuditQuery(resource="dataset/a%*")) == []
     denied = store.query(AuditQuery(outcome="denied", action="model.predict"))
     assert {e.seq for e in denied} == {first + i for i in range(N) if i % 4 == 0}
-    window = store.query(AuditQuery(since_us=1_770_000_000_000_003,
-                                    until_us=1_770_000_000_000_005))
+    window = store.query(AuditQuery(since_us=1_770_000_000_000_003, until_us=1_770_000_000_000_005))
     assert [e.ts_us for e in window if e.action == "model.predict"] == [
-        1_770_000_000_000_003, 1_770_000_000_000_004, 1_770_000_000_000_005]
+        1_770_000_000_000_003,
+        1_770_000_000_000_004,
+        1_770_000_000_000_005,
+    ]
     assert len(store.query(AuditQuery(limit=2))) == 2
 
 
@@ -237,10 +287,12 @@ def test_truncation_with_head_moved_back_is_caught(env: Env) -> None:
     assert signed is not None
     with env.ws.engine.begin() as conn:
         conn.execute(delete(AuditEventRow).where(AuditEventRow.seq > signed - 3))
-        last = conn.execute(select(AuditEventRow.hash).where(AuditEventRow.seq == signed - 3)
-                            ).scalar_one()
-        conn.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1)
-                     .values(seq=signed - 3, hash=last))
+        last = conn.execute(
+            select(AuditEventRow.hash).where(AuditEventRow.seq == signed - 3)
+        ).scalar_one()
+        conn.execute(
+            update(AuditHeadRow).where(AuditHeadRow.id == 1).values(seq=signed - 3, hash=last)
+        )
     assert (signed, "truncated") in _issues(env)
 
 
@@ -252,15 +304,19 @@ def test_deleted_checkpoints_are_caught_by_the_anchor_file(env: Env) -> None:
     assert env.ws.audit_store.anchor_path.stat().st_mode & 0o777 == 0o600
     with env.ws.engine.begin() as conn:
         conn.execute(delete(AuditCheckpointRow))
-        rows = conn.execute(select(AuditEventRow.seq, AuditEventRow.ts_us, AuditEventRow.body)
-                            .order_by(AuditEventRow.seq)).all()
+        rows = conn.execute(
+            select(AuditEventRow.seq, AuditEventRow.ts_us, AuditEventRow.body).order_by(
+                AuditEventRow.seq
+            )
+        ).all()
         prev = GENESIS_HASH
         for seq, ts, body in rows:
             if seq == first + 1:
                 body = body.replace('"actor":"user', '"actor":"ghost')
             prev = chain_hash(prev, seq, ts, body)
-            conn.execute(update(AuditEventRow).where(AuditEventRow.seq == seq)
-                         .values(body=body, hash=prev))
+            conn.execute(
+                update(AuditEventRow).where(AuditEventRow.seq == seq).values(body=body, hash=prev)
+            )
         conn.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1).values(hash=prev))
     assert (signed, "checkpoint_deleted") in _issues(env)
 

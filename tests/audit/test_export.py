@@ -16,14 +16,30 @@ from tests.conftest import Env
 
 def test_ocsf_mapping_for_auth_and_api_events(sqlite_env: Env) -> None:
     store = sqlite_env.ws.audit_store
-    store.append_batch([
-        EventDraft(ts_us=1_700_000_000_123_456, actor="mallory", action="auth.login",
-                   resource="principal/mallory", outcome="denied", source="203.0.113.9",
-                   request_id="r1", details={"reason": "otp"}),
-        EventDraft(ts_us=1_700_000_000_200_000, actor="bob", action="key.revoke",
-                   resource="api_key/abcd", outcome="success", source="cli:0",
-                   request_id="r2", details={}),
-    ])
+    store.append_batch(
+        [
+            EventDraft(
+                ts_us=1_700_000_000_123_456,
+                actor="mallory",
+                action="auth.login",
+                resource="principal/mallory",
+                outcome="denied",
+                source="203.0.113.9",
+                request_id="r1",
+                details={"reason": "otp"},
+            ),
+            EventDraft(
+                ts_us=1_700_000_000_200_000,
+                actor="bob",
+                action="key.revoke",
+                resource="api_key/abcd",
+                outcome="success",
+                source="cli:0",
+                request_id="r2",
+                details={},
+            ),
+        ]
+    )
     login, revoke = store.query(AuditQuery(until_us=1_700_000_001_000_000))
     auth = to_ocsf(login)
     assert (auth["class_uid"], auth["category_uid"], auth["activity_id"]) == (3002, 3, 1)
@@ -71,8 +87,10 @@ def test_filtered_export_reverifies_event_by_event(sqlite_env: Env) -> None:
     for line in lines:
         rec = json.loads(line)
         digest = hashlib.sha256(
-            b"bastion-audit-v1\n" + f"{rec['seq']} {rec['ts_us']} ".encode()
-            + bytes.fromhex(rec["prev_hash"]) + rec["body"].encode()
+            b"bastion-audit-v1\n"
+            + f"{rec['seq']} {rec['ts_us']} ".encode()
+            + bytes.fromhex(rec["prev_hash"])
+            + rec["body"].encode()
         ).hexdigest()
         assert digest == rec["hash"]
     ocsf = json.loads(next(iter(service.export(sqlite_env.ws, auditor, "ocsf", AuditQuery()))))

@@ -12,10 +12,21 @@ from tests.conftest import Env
 
 
 def _fill(env: Env, n: int) -> None:
-    env.ws.audit_store.append_batch([
-        EventDraft(ts_us=10 + i, actor="p", action="x.y", resource=f"r/{i}", outcome="success",
-                   source="s", request_id=str(i), details={"i": i}) for i in range(n)
-    ])
+    env.ws.audit_store.append_batch(
+        [
+            EventDraft(
+                ts_us=10 + i,
+                actor="p",
+                action="x.y",
+                resource=f"r/{i}",
+                outcome="success",
+                source="s",
+                request_id=str(i),
+                details={"i": i},
+            )
+            for i in range(n)
+        ]
+    )
     env.ws.audit_store.checkpoint(99)
 
 
@@ -35,8 +46,11 @@ def test_parallel_and_sequential_agree(sqlite_env: Env) -> None:
     boundary = low + (high - low + 2) // 2  # first seq of the second range
     with sqlite_env.ws.engine.begin() as conn:
         conn.execute(delete(AuditEventRow).where(AuditEventRow.seq == boundary))
-        conn.execute(update(AuditEventRow).where(AuditEventRow.seq == first + 2).values(
-            body=func.replace(AuditEventRow.body, '"x.y"', '"x.z"')))
+        conn.execute(
+            update(AuditEventRow)
+            .where(AuditEventRow.seq == first + 2)
+            .values(body=func.replace(AuditEventRow.body, '"x.y"', '"x.z"'))
+        )
     sequential = _kinds(sqlite_env, 1)
     assert sequential == _kinds(sqlite_env, 2)
     assert (first + 2, "modified") in sequential

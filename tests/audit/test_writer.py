@@ -24,9 +24,16 @@ from tests.conftest import Env
 
 
 def _draft(i: int) -> EventDraft:
-    return EventDraft(ts_us=1_000 + i, actor=f"t{i % 5}", action="bench.append",
-                      resource=f"r/{i}", outcome="success", source="test",
-                      request_id=f"{i:032x}", details={"i": i})
+    return EventDraft(
+        ts_us=1_000 + i,
+        actor=f"t{i % 5}",
+        action="bench.append",
+        resource=f"r/{i}",
+        outcome="success",
+        source="test",
+        request_id=f"{i:032x}",
+        details={"i": i},
+    )
 
 
 def test_concurrent_producers_get_unique_contiguous_seqs(env: Env) -> None:
@@ -98,7 +105,9 @@ def test_sigkill_during_appends_keeps_every_acknowledged_event(tmp_path: Path) -
     acknowledged: list[int] = []
     with subprocess.Popen(
         [sys.executable, "-c", CHILD, str(tmp_path), master],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     ) as proc:
         assert proc.stdout is not None
         deadline = time.monotonic() + 60

@@ -22,9 +22,16 @@ from bastion.identity import credentials
 from tests.conftest import totp_seed
 
 BASTION_ENV = (
-    "BASTION_WORKSPACE", "BASTION_MASTER_KEY", "BASTION_PASSPHRASE", "BASTION_API_KEY",
-    "BASTION_SESSION", "BASTION_STATE_DIR", "BASTION_DATABASE_URL", "BASTION_SESSION_TTL",
-    "BASTION_AUDIT_CHECKPOINT_EVERY", "XDG_STATE_HOME",
+    "BASTION_WORKSPACE",
+    "BASTION_MASTER_KEY",
+    "BASTION_PASSPHRASE",
+    "BASTION_API_KEY",
+    "BASTION_SESSION",
+    "BASTION_STATE_DIR",
+    "BASTION_DATABASE_URL",
+    "BASTION_SESSION_TTL",
+    "BASTION_AUDIT_CHECKPOINT_EVERY",
+    "XDG_STATE_HOME",
 )
 
 
@@ -42,8 +49,10 @@ class Result:
         return json.loads(self.out)
 
     def __str__(self) -> str:
-        return (f"bastion {' '.join(self.args)} -> {self.code}\n"
-                f"stdout:\n{self.out}\nstderr:\n{self.err}")
+        return (
+            f"bastion {' '.join(self.args)} -> {self.code}\n"
+            f"stdout:\n{self.out}\nstderr:\n{self.err}"
+        )
 
 
 @dataclass
@@ -104,8 +113,16 @@ def otp(totp_secret: str, at: float | None = None) -> str:
 
 def login(cli: Cli, user: str, password: str, totp_secret: str, *, at: float | None = None) -> str:
     """``bastion login`` with the password on stdin; returns the session token."""
-    result = cli.ok("login", "--user", user, "--password-stdin", "--otp", otp(totp_secret, at),
-                    "--json", stdin=password + "\n")
+    result = cli.ok(
+        "login",
+        "--user",
+        user,
+        "--password-stdin",
+        "--otp",
+        otp(totp_secret, at),
+        "--json",
+        stdin=password + "\n",
+    )
     doc = result.json()
     assert doc["user"] == user
     return str(doc["token"])
@@ -132,8 +149,9 @@ class Admin:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
+def cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Cli]:
     """An isolated CLI: HOME, state and workspace folders under tmp_path, cwd elsewhere."""
     for name in BASTION_ENV:
         monkeypatch.delenv(name, raising=False)
@@ -156,6 +174,7 @@ def admin(cli: Cli) -> Admin:
     """
     doc = cli.ok("init", "--json").json()
     cli.setenv("BASTION_MASTER_KEY", doc["master_key"])
-    token = login(cli, "admin", doc["admin"]["password"], doc["admin"]["totp_secret"],
-                  at=time.time() - 30)
+    token = login(
+        cli, "admin", doc["admin"]["password"], doc["admin"]["totp_secret"], at=time.time() - 30
+    )
     return Admin(doc, token)

@@ -23,4 +23,3 @@ def test_demo_completes_and_catches_tampering(
     assert "Traceback" not in result.out + result.err
     assert list(scratch.iterdir()) == []  # the throwaway workspace was removed
     assert not (cli.workspace / ".bastion").exists()
-

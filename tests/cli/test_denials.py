@@ -16,8 +16,9 @@ def test_without_credentials_commands_fail_with_auth_failed(cli: Cli) -> None:
 
     # The refusals were audited (seen once the admin logs in).
     login(cli, "admin", doc["admin"]["password"], doc["admin"]["totp_secret"])
-    denied = cli.ok("audit", "query", "--json", "--outcome", "denied", "--actor",
-                    "anonymous").json()
+    denied = cli.ok(
+        "audit", "query", "--json", "--outcome", "denied", "--actor", "anonymous"
+    ).json()
     assert {e["action"] for e in denied} >= {"user.list", "audit.verify"}
 
 
@@ -95,6 +96,15 @@ def test_totp_code_cannot_be_replayed(cli: Cli, admin: Admin) -> None:
     code = otp(admin.totp_secret)
     token = login(cli, "admin", admin.password, admin.totp_secret)
     assert token != admin.token
-    result = cli.fails(5, "auth.otp_replayed", "login", "--user", "admin", "--password-stdin",
-                       "--otp", code, stdin=admin.password + "\n")
+    result = cli.fails(
+        5,
+        "auth.otp_replayed",
+        "login",
+        "--user",
+        "admin",
+        "--password-stdin",
+        "--otp",
+        code,
+        stdin=admin.password + "\n",
+    )
     assert "hint: Wait for the next code" in result.err

@@ -17,8 +17,17 @@ BASTION_EXE = Path(sys.executable).with_name("bastion")
 
 def test_bad_duration(cli: Cli, admin: Admin) -> None:
     cli.ok("user", "add", "bot", "--role", "service", "--service-account")
-    result = cli.fails(2, "input.bad_duration", "key", "create", "--principal", "bot",
-                       "--expires-in", "5x", "--json")
+    result = cli.fails(
+        2,
+        "input.bad_duration",
+        "key",
+        "create",
+        "--principal",
+        "bot",
+        "--expires-in",
+        "5x",
+        "--json",
+    )
     error = result.json()["error"]
     assert error["code"] == "input.bad_duration" and "5x" in error["message"]
     assert "hint: Use a number and a unit" in result.err
@@ -27,8 +36,9 @@ def test_bad_duration(cli: Cli, admin: Admin) -> None:
 
 
 def test_unknown_role_and_unknown_user(cli: Cli, admin: Admin) -> None:
-    result = cli.fails(3, "identity.role_not_found", "user", "add", "xavier", "--role", "nope",
-                       "--json")
+    result = cli.fails(
+        3, "identity.role_not_found", "user", "add", "xavier", "--role", "nope", "--json"
+    )
     assert result.json()["error"]["code"] == "identity.role_not_found"
     cli.fails(3, "identity.principal_not_found", "key", "create", "--principal", "nobody")
     cli.fails(3, "identity.principal_not_found", "user", "disable", "nobody")
@@ -43,14 +53,17 @@ def test_no_workspace(cli: Cli) -> None:
     assert "hint: Run 'bastion init'" in result.err
 
 
-@pytest.mark.parametrize("argv", [
-    ["frobnicate"],
-    ["user", "add"],
-    ["user", "add", "alice"],
-    ["key", "create", "--principal"],
-    ["audit", "query", "--limit", "many"],
-    ["--no-such-flag", "user", "list"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["frobnicate"],
+        ["user", "add"],
+        ["user", "add", "alice"],
+        ["key", "create", "--principal"],
+        ["audit", "query", "--limit", "many"],
+        ["--no-such-flag", "user", "list"],
+    ],
+)
 def test_usage_errors_exit_2(cli: Cli, argv: list[str]) -> None:
     result = cli(*argv)
     assert result.code == 2, str(result)
@@ -68,8 +81,13 @@ def test_help_exits_0(cli: Cli) -> None:
 
 def _run_exe(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # list args, no shell
-        [str(BASTION_EXE), *args], cwd=cwd, env=dict(os.environ),
-        capture_output=True, text=True, timeout=120, check=False,
+        [str(BASTION_EXE), *args],
+        cwd=cwd,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 

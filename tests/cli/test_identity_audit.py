@@ -24,8 +24,17 @@ def test_login_prints_token_and_stores_private_session(cli: Cli, admin: Admin) -
 
 def test_login_refuses_password_on_command_line_and_bad_otp(cli: Cli, admin: Admin) -> None:
     cli.fails(2, "input.password_stdin_required", "login", "--user", "admin", "--otp", "123456")
-    result = cli.fails(5, "auth.failed", "login", "--user", "admin", "--password-stdin",
-                       "--otp", "000000", stdin="wrong-password\n")
+    result = cli.fails(
+        5,
+        "auth.failed",
+        "login",
+        "--user",
+        "admin",
+        "--password-stdin",
+        "--otp",
+        "000000",
+        stdin="wrong-password\n",
+    )
     assert "invalid credentials" in result.err
 
 
@@ -54,8 +63,7 @@ def test_admin_workflow(cli: Cli, admin: Admin) -> None:
     assert all(isinstance(r["grants"], list) and "description" in r for r in roles.values())
 
     # API keys: create, list, rotate, revoke.
-    key = cli.ok("key", "create", "--principal", "bot", "--scope", "model:predict",
-                 "--json").json()
+    key = cli.ok("key", "create", "--principal", "bot", "--scope", "model:predict", "--json").json()
     assert key["principal"] == "bot" and key["scopes"] == ["model:predict"]
     assert key["token"].startswith("bsk_") and key["prefix"] in key["token"]
     prefix = key["prefix"]
@@ -91,8 +99,14 @@ def test_admin_workflow(cli: Cli, admin: Admin) -> None:
     review = {r["name"]: r for r in cli.ok("access", "review", "--json").json()}
     assert set(review) == {"admin", "alice", "bot"}
     for row in review.values():
-        assert {"kind", "role", "effective_permissions", "used_permissions", "keys",
-                "findings"} <= set(row)
+        assert {
+            "kind",
+            "role",
+            "effective_permissions",
+            "used_permissions",
+            "keys",
+            "findings",
+        } <= set(row)
     assert "user:read" in review["admin"]["effective_permissions"]
     assert "user:read" not in review["bot"]["effective_permissions"]
     bot_keys = {k["prefix"]: k["state"] for k in review["bot"]["keys"]}
@@ -104,16 +118,26 @@ def test_admin_workflow(cli: Cli, admin: Admin) -> None:
     assert denied, "the refusals above must be audited"
     assert all(e["outcome"] == "denied" for e in denied)
     assert any(e["actor"] == "bot" and e["action"] == "user.list" for e in denied)
-    assert {"seq", "ts_us", "actor", "action", "resource", "outcome", "source",
-            "details", "hash"} <= set(denied[0])
+    assert {
+        "seq",
+        "ts_us",
+        "actor",
+        "action",
+        "resource",
+        "outcome",
+        "source",
+        "details",
+        "hash",
+    } <= set(denied[0])
 
     report = cli.ok("audit", "verify", "--json").json()
     assert report["ok"] is True and report["issues"] == []
     assert report["events"] > len(denied)
     assert "Audit log intact" in cli.ok("audit", "verify").out
 
-    ocsf = [json.loads(line) for line in cli.ok("audit", "export", "--format", "ocsf")
-            .out.splitlines()]
+    ocsf = [
+        json.loads(line) for line in cli.ok("audit", "export", "--format", "ocsf").out.splitlines()
+    ]
     assert len(ocsf) >= report["events"]
     actions = set()
     for event in ocsf:
@@ -145,8 +169,7 @@ def test_admin_workflow(cli: Cli, admin: Admin) -> None:
 def test_audit_query_filters(cli: Cli, admin: Admin) -> None:
     cli.ok("user", "add", "carol", "--role", "auditor")
     events = cli.ok("audit", "query", "--json", "--action", "user.*", "--actor", "admin").json()
-    assert events and all(e["action"].startswith("user.") and e["actor"] == "admin"
-                          for e in events)
+    assert events and all(e["action"].startswith("user.") and e["actor"] == "admin" for e in events)
     limited = cli.ok("audit", "query", "--json", "--limit", "2", "--since", "1h").json()
     assert len(limited) == 2
     cli.fails(2, "input.bad_time", "audit", "query", "--since", "yesterday")

@@ -23,7 +23,8 @@ def _fingerprint(bastion_dir: Path) -> dict[str, str]:
     """sha256 of every file in .bastion/ (database, WAL if any, keyring, config)."""
     return {
         str(p.relative_to(bastion_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(bastion_dir.rglob("*")) if p.is_file()
+        for p in sorted(bastion_dir.rglob("*"))
+        if p.is_file()
     }
 
 

@@ -18,16 +18,19 @@ def _token_parts(token: str) -> list[str]:
 
 def test_secrets_never_appear_after_creation(cli: Cli, admin: Admin) -> None:
     texts: list[str] = [admin.master_key, admin.password, admin.totp_secret]
-    raw: list[bytes] = [base64.urlsafe_b64decode(admin.master_key + "="),
-                        totp_seed(admin.totp_secret)]
+    raw: list[bytes] = [
+        base64.urlsafe_b64decode(admin.master_key + "="),
+        totp_seed(admin.totp_secret),
+    ]
     texts += _token_parts(admin.token)
 
     alice = cli.ok("user", "add", "alice", "--role", "analyst", "--json").json()
     texts += [alice["password"], alice["totp_secret"]]
     raw.append(totp_seed(alice["totp_secret"]))
     cli.ok("user", "add", "bot", "--role", "service", "--service-account", "--json")
-    first = cli.ok("key", "create", "--principal", "bot", "--scope", "model:predict",
-                   "--name", "ci", "--json").json()
+    first = cli.ok(
+        "key", "create", "--principal", "bot", "--scope", "model:predict", "--name", "ci", "--json"
+    ).json()
     second = cli.ok("key", "rotate", first["prefix"], "--json").json()
     human = cli.ok("key", "create", "--principal", "bot", "--expires-in", "1d")
     human_token = next(w for w in human.out.split() if w.startswith("bsk_"))
@@ -43,8 +46,17 @@ def test_secrets_never_appear_after_creation(cli: Cli, admin: Admin) -> None:
     # A wrong password tried at login must not be kept anywhere either.
     guess = "Guessed-Passw0rd-For-Alice"
     texts.append(guess)
-    cli.fails(5, "auth.", "login", "--user", "alice", "--password-stdin", "--otp", "123456",
-              stdin=guess + "\n")
+    cli.fails(
+        5,
+        "auth.",
+        "login",
+        "--user",
+        "alice",
+        "--password-stdin",
+        "--otp",
+        "123456",
+        stdin=guess + "\n",
+    )
     cli.setenv("BASTION_STATE_DIR", str(cli.state_dir))
     for secret in texts:
         assert any(secret in r.out for r in cli.history) or secret == guess
@@ -53,10 +65,17 @@ def test_secrets_never_appear_after_creation(cli: Cli, admin: Admin) -> None:
     export_file = cli.root / "export.jsonl"
     cli.ok("key", "revoke", first["prefix"])
     for argv in (
-        ["user", "list", "--json"], ["user", "list"], ["role", "list", "--json"],
-        ["key", "list", "--json"], ["key", "list"], ["access", "review", "--json"],
-        ["access", "review"], ["audit", "query", "--json"], ["audit", "query"],
-        ["audit", "verify", "--json"], ["audit", "export", "--format", "ocsf"],
+        ["user", "list", "--json"],
+        ["user", "list"],
+        ["role", "list", "--json"],
+        ["key", "list", "--json"],
+        ["key", "list"],
+        ["access", "review", "--json"],
+        ["access", "review"],
+        ["audit", "query", "--json"],
+        ["audit", "query"],
+        ["audit", "verify", "--json"],
+        ["audit", "export", "--format", "ocsf"],
         ["audit", "export", "--format", "jsonl"],
         ["audit", "export", "--format", "jsonl", "-o", str(export_file)],
     ):
@@ -77,8 +96,13 @@ def test_secrets_never_appear_after_creation(cli: Cli, admin: Admin) -> None:
     bastion_dir = cli.workspace / ".bastion"
     stored: dict[str, bytes] = {
         name: (bastion_dir / name).read_bytes()
-        for name in ("bastion.db", "bastion.db-wal", "bastion.db-shm", "config.toml",
-                     "keyring.json")
+        for name in (
+            "bastion.db",
+            "bastion.db-wal",
+            "bastion.db-shm",
+            "config.toml",
+            "keyring.json",
+        )
         if (bastion_dir / name).exists()
     }
     assert "bastion.db" in stored and "config.toml" in stored
@@ -100,11 +124,15 @@ def test_secrets_never_appear_after_creation(cli: Cli, admin: Admin) -> None:
 
 def test_human_output_of_creation_shows_secrets_once(cli: Cli, admin: Admin) -> None:
     created = cli.ok("user", "add", "dave", "--role", "engineer")
-    lines = {line.split(":", 1)[0].strip(): line.split(":", 1)[1].strip()
-             for line in created.out.splitlines() if ":" in line}
+    lines = {
+        line.split(":", 1)[0].strip(): line.split(":", 1)[1].strip()
+        for line in created.out.splitlines()
+        if ":" in line
+    }
     password = lines["password (shown once)"]
     totp_secret = lines["TOTP secret (shown once)"]
     listing = cli.ok("user", "list").out + cli.ok("user", "list", "--json").out
     assert password not in listing and totp_secret not in listing
     assert (Path(cli.workspace) / ".bastion" / "bastion.db").read_bytes().find(
-        password.encode()) == -1
+        password.encode()
+    ) == -1

@@ -46,8 +46,10 @@ def code_at(totp_b32: str, unix: float) -> str:
 def window_codes(totp_b32: str, unix: float) -> set[str]:
     """Every code that the verifier accepts at ``unix`` (current step and one either side)."""
     step = credentials.TOTP_STEP
-    return {code_at(totp_b32, unix + d * step) for d in range(-credentials.TOTP_WINDOW,
-                                                            credentials.TOTP_WINDOW + 1)}
+    return {
+        code_at(totp_b32, unix + d * step)
+        for d in range(-credentials.TOTP_WINDOW, credentials.TOTP_WINDOW + 1)
+    }
 
 
 def code_outside(accepted: set[str]) -> str:

@@ -97,14 +97,18 @@ def test_unknown_malformed_and_wrong_secret_keys_are_refused(env: Env) -> None:
     _, prefix, secret = key.token.split("_", 2)
     other = "x" if secret[0] != "x" else "y"
     bad_tokens = [
-        f"bsk_{'0' * 16}_{secret}",                  # unknown prefix
-        f"bsk_{prefix}_{other}{secret[1:]}",         # wrong secret
-        f"bsk_{prefix}_{secret[:-1]}",               # truncated secret (still well formed)
-        f"bss_{prefix}_{secret}",                    # a session token is not an API key
-        f"bsk_{prefix}{secret}",                     # missing separator
-        f"bsk_{prefix[:-1]}_{secret}",               # short prefix
-        f"bsk_{prefix}_short",                       # short secret
-        "", "bsk", "bsk__", "not a key", "_".join(["bsk", "a" * 500, "b" * 500]),
+        f"bsk_{'0' * 16}_{secret}",  # unknown prefix
+        f"bsk_{prefix}_{other}{secret[1:]}",  # wrong secret
+        f"bsk_{prefix}_{secret[:-1]}",  # truncated secret (still well formed)
+        f"bss_{prefix}_{secret}",  # a session token is not an API key
+        f"bsk_{prefix}{secret}",  # missing separator
+        f"bsk_{prefix[:-1]}_{secret}",  # short prefix
+        f"bsk_{prefix}_short",  # short secret
+        "",
+        "bsk",
+        "bsk__",
+        "not a key",
+        "_".join(["bsk", "a" * 500, "b" * 500]),
     ]
     for token in bad_tokens:
         assert refused(env, token) == "auth.failed", token

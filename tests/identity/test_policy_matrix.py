@@ -32,49 +32,107 @@ from tests.identity.helpers import events, key_context, service_account
 # (or a new permission in the catalogue) must be a deliberate edit here too.
 EXPECTED: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
-    "data_scientist": frozenset({
-        "data:list", "data:read", "data:write", "data:scan", "model:list", "model:read",
-        "model:register", "model:predict", "metrics:read", "report:read", "lab:run",
-        "privacy:train",
-    }),
-    "engineer": frozenset({
-        "data:list", "model:list", "model:read", "model:register", "model:deploy",
-        "model:predict", "metrics:read", "alert:read", "alert:ack",
-    }),
+    "data_scientist": frozenset(
+        {
+            "data:list",
+            "data:read",
+            "data:write",
+            "data:scan",
+            "model:list",
+            "model:read",
+            "model:register",
+            "model:predict",
+            "metrics:read",
+            "report:read",
+            "lab:run",
+            "privacy:train",
+        }
+    ),
+    "engineer": frozenset(
+        {
+            "data:list",
+            "model:list",
+            "model:read",
+            "model:register",
+            "model:deploy",
+            "model:predict",
+            "metrics:read",
+            "alert:read",
+            "alert:ack",
+        }
+    ),
     "analyst": frozenset({"data:list", "model:list", "metrics:read", "alert:read", "report:read"}),
     "executive": frozenset({"report:read", "metrics:read"}),
     "auditor": frozenset({"audit:read", "audit:verify", "audit:export"}),
     "service": frozenset({"model:list", "model:predict"}),
 }
 
-CATALOGUE = frozenset({
-    "user:create", "user:read", "user:disable", "role:read", "role:write", "key:create",
-    "key:read", "key:rotate", "key:revoke", "access:review", "keyring:manage", "audit:read",
-    "audit:verify", "audit:export", "data:list", "data:read", "data:write", "data:scan",
-    "data:detokenize", "model:list", "model:read", "model:register", "model:deploy",
-    "model:predict", "metrics:read", "alert:read", "alert:ack", "lab:run", "privacy:train",
-    "report:read", "incident:manage",
-})
+CATALOGUE = frozenset(
+    {
+        "user:create",
+        "user:read",
+        "user:disable",
+        "role:read",
+        "role:write",
+        "key:create",
+        "key:read",
+        "key:rotate",
+        "key:revoke",
+        "access:review",
+        "keyring:manage",
+        "audit:read",
+        "audit:verify",
+        "audit:export",
+        "data:list",
+        "data:read",
+        "data:write",
+        "data:scan",
+        "data:detokenize",
+        "model:list",
+        "model:read",
+        "model:register",
+        "model:deploy",
+        "model:predict",
+        "metrics:read",
+        "alert:read",
+        "alert:ack",
+        "lab:run",
+        "privacy:train",
+        "report:read",
+        "incident:manage",
+    }
+)
 
-EXPECTED_ADMIN = frozenset({
-    "user:create", "user:disable", "role:write", "key:create", "key:rotate", "key:revoke",
-    "access:review", "keyring:manage",
-})
+EXPECTED_ADMIN = frozenset(
+    {
+        "user:create",
+        "user:disable",
+        "role:write",
+        "key:create",
+        "key:rotate",
+        "key:revoke",
+        "access:review",
+        "keyring:manage",
+    }
+)
 
 PAIRS = [(role, perm) for role in sorted(DEFAULT_ROLES) for perm in sorted(PERMISSIONS)]
 
 
 def mfa_user(role: str) -> Principal:
     """A human who logged in with password + TOTP."""
-    return Principal(id=1, name=f"u-{role}", kind=PrincipalKind.USER, role=role,
-                     auth=AuthMethod.MFA_SESSION)
+    return Principal(
+        id=1, name=f"u-{role}", kind=PrincipalKind.USER, role=role, auth=AuthMethod.MFA_SESSION
+    )
 
 
-def key_user(role: str, kind: PrincipalKind = PrincipalKind.USER,
-             scopes: tuple[str, ...] = ()) -> Principal:
+def key_user(
+    role: str, kind: PrincipalKind = PrincipalKind.USER, scopes: tuple[str, ...] = ()
+) -> Principal:
     """A principal authenticated by API key."""
-    return Principal(id=2, name=f"k-{role}", kind=kind, role=role, auth=AuthMethod.API_KEY,
-                     scopes=scopes)
+    return Principal(
+        id=2, name=f"k-{role}", kind=kind, role=role, auth=AuthMethod.API_KEY, scopes=scopes
+    )
 
 
 def grants_of(role: str) -> list[str]:
@@ -149,8 +207,9 @@ def test_admin_permissions_need_a_human_mfa_session(permission: str) -> None:
         key_user("admin"),
         key_user("admin", scopes=("*",)),
         key_user("admin", kind=PrincipalKind.SERVICE),
-        Principal(id=3, name="svc", kind=PrincipalKind.SERVICE, role="admin",
-                  auth=AuthMethod.MFA_SESSION),
+        Principal(
+            id=3, name="svc", kind=PrincipalKind.SERVICE, role="admin", auth=AuthMethod.MFA_SESSION
+        ),
     ):
         with pytest.raises(MfaRequired) as err:
             check(principal, ["*"], permission, "")
@@ -187,8 +246,14 @@ def test_empty_grants_deny_everything() -> None:
 
 @pytest.mark.parametrize(
     ("resource", "allowed"),
-    [("fraud-v2", True), ("fraud-", True), ("other-model", False), ("", False),
-     ("xfraud-v2", False), ("FRAUD-v2", False)],
+    [
+        ("fraud-v2", True),
+        ("fraud-", True),
+        ("other-model", False),
+        ("", False),
+        ("xfraud-v2", False),
+        ("FRAUD-v2", False),
+    ],
 )
 def test_resource_glob_grant(resource: str, allowed: bool) -> None:
     grants = ["model:list", "model:predict@fraud-*"]
@@ -229,8 +294,12 @@ def test_scopes_narrow_and_never_widen() -> None:
 
 @pytest.mark.parametrize(
     ("grant", "code"),
-    [("nope:nope", "policy.unknown_permission"), ("model:predict@", "policy.bad_grant"),
-     ("", "policy.unknown_permission"), ("*@x", "policy.unknown_permission")],
+    [
+        ("nope:nope", "policy.unknown_permission"),
+        ("model:predict@", "policy.bad_grant"),
+        ("", "policy.unknown_permission"),
+        ("*@x", "policy.unknown_permission"),
+    ],
 )
 def test_validate_grant_rejects_bad_grants(grant: str, code: str) -> None:
     with pytest.raises(InvalidInput) as err:
@@ -328,9 +397,12 @@ def test_admin_permissions_refused_with_api_key(env: Env) -> None:
     with pytest.raises(MfaRequired):
         principals.change_role(env.ws, via_key, "analyst", grant=["data:read"], revoke=[])
     assert [p.name for p in principals.list_principals(env.ws, env.admin)] == ["admin"]
-    assert "data:read" not in next(
-        r for r in principals.list_roles(env.ws, env.admin) if r.name == "analyst"
-    ).grants
+    assert (
+        "data:read"
+        not in next(
+            r for r in principals.list_roles(env.ws, env.admin) if r.name == "analyst"
+        ).grants
+    )
     assert denied_for(env, "admin") == [
         ("user.create", "user:create", "auth.mfa_required"),
         ("key.create", "key:create", "auth.mfa_required"),
@@ -456,13 +528,20 @@ def test_role_changes_apply_at_once_and_are_audited(env: Env) -> None:
     assert granted.details_dict()["before"] == default
     assert granted.details_dict()["after"] == [*default, "data:read"]
     assert revoked.details_dict()["before"] == [*default, "data:read"]
-    assert revoked.details_dict()["after"] == ["data:list", "model:list", "metrics:read",
-                                               "alert:read"]
+    assert revoked.details_dict()["after"] == [
+        "data:list",
+        "model:list",
+        "metrics:read",
+        "alert:read",
+    ]
 
 
 def test_role_change_adds_each_grant_once(env: Env) -> None:
     info = principals.change_role(
-        env.ws, env.admin, "executive", grant=["alert:read", "alert:read", "report:read"],
+        env.ws,
+        env.admin,
+        "executive",
+        grant=["alert:read", "alert:read", "report:read"],
         revoke=[],
     )
     assert info.grants == ["alert:read", "metrics:read", "report:read"]

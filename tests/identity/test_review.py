@@ -43,8 +43,12 @@ def test_lists_every_principal_with_effective_permissions(env: Env) -> None:
     result = review(env)
     assert set(result) == {"admin", "ana", "erin", "bot"}
     assert {p.name for p in principals.list_principals(env.ws, env.admin)} == set(result)
-    for name, role in (("admin", "admin"), ("ana", "analyst"), ("erin", "engineer"),
-                       ("bot", "service")):
+    for name, role in (
+        ("admin", "admin"),
+        ("ana", "analyst"),
+        ("erin", "engineer"),
+        ("bot", "service"),
+    ):
         entry = result[name]
         assert entry["role"] == role
         assert entry["effective_permissions"] == expand(DEFAULT_ROLES[role][1])
@@ -68,14 +72,16 @@ def test_review_needs_an_admin_mfa_session(env: Env) -> None:
     with pytest.raises(MfaRequired):
         access_review(env.ws, key_context(env, key.token))
     assert [e.actor for e in events(env, action="access.review", outcome="denied")] == [
-        "audrey", "admin"
+        "audrey",
+        "admin",
     ]
 
 
 def test_flags_keys_unused_for_90_days(env: Env) -> None:
     stale = service_account(env, "bot", scopes=["model:predict"], ttl=timedelta(days=366))
-    used = apikeys.create_key(env.ws, env.admin, "bot", scopes=["model:list"],
-                              ttl=timedelta(days=366))
+    used = apikeys.create_key(
+        env.ws, env.admin, "bot", scopes=["model:list"], ttl=timedelta(days=366)
+    )
     relogin_admin(env)
     before = review(env)["bot"]
     assert not key_of(before, stale.prefix)["unused_90d"]
@@ -102,8 +108,9 @@ def test_flags_keys_unused_for_90_days(env: Env) -> None:
 
 def test_flags_expired_keys(env: Env) -> None:
     expiring = service_account(env, "bot", scopes=["model:predict"], ttl=timedelta(days=1))
-    lasting = apikeys.create_key(env.ws, env.admin, "bot", scopes=["model:predict"],
-                                 ttl=timedelta(days=30))
+    lasting = apikeys.create_key(
+        env.ws, env.admin, "bot", scopes=["model:predict"], ttl=timedelta(days=30)
+    )
     relogin_admin(env)
     assert review(env)["bot"]["findings"] == []
     env.clock.advance(2 * DAY)
@@ -117,8 +124,9 @@ def test_flags_expired_keys(env: Env) -> None:
 def test_flags_a_builtin_role_edited_beyond_its_default(env: Env) -> None:
     env.user("ana", "analyst")
     env.user("erin", "engineer")
-    principals.change_role(env.ws, env.admin, "analyst", grant=["data:read", "audit:read"],
-                           revoke=[])
+    principals.change_role(
+        env.ws, env.admin, "analyst", grant=["data:read", "audit:read"], revoke=[]
+    )
     result = review(env)
     assert result["ana"]["findings"] == [
         "role analyst grants more than its default: audit:read, data:read"
@@ -126,18 +134,19 @@ def test_flags_a_builtin_role_edited_beyond_its_default(env: Env) -> None:
     assert "data:read" in result["ana"]["effective_permissions"]
     assert result["erin"]["findings"] == []
     # Narrowing a role is not drift worth flagging.
-    principals.change_role(env.ws, env.admin, "analyst", grant=[],
-                           revoke=["data:read", "audit:read", "report:read"])
+    principals.change_role(
+        env.ws, env.admin, "analyst", grant=[], revoke=["data:read", "audit:read", "report:read"]
+    )
     assert review(env)["ana"]["findings"] == []
 
 
 def test_narrowing_a_builtin_role_to_a_resource_glob_is_not_drift(env: Env) -> None:
     service_account(env, "bot", scopes=["model:predict"])
     env.user("ana", "analyst")
-    principals.change_role(env.ws, env.admin, "service", grant=["model:predict@fraud-*"],
-                           revoke=["model:predict"])
-    principals.change_role(env.ws, env.admin, "analyst", grant=["data:read@public-*"],
-                           revoke=[])
+    principals.change_role(
+        env.ws, env.admin, "service", grant=["model:predict@fraud-*"], revoke=["model:predict"]
+    )
+    principals.change_role(env.ws, env.admin, "analyst", grant=["data:read@public-*"], revoke=[])
     result = review(env)
     assert result["bot"]["effective_permissions"] == ["model:list", "model:predict@fraud-*"]
     assert result["bot"]["findings"] == []
@@ -180,8 +189,11 @@ def test_service_accounts_never_show_admin_permissions(env: Env) -> None:
     assert review(env)["bot"]["effective_permissions"] == ["model:list", "model:predict"]
     # Even if the role table were edited behind Bastion's back (change_role refuses this).
     with env.ws.sessions.begin() as session:
-        session.execute(update(RoleRow).where(RoleRow.name == "service").values(
-            permissions=["*", "user:create@principal/*"]))
+        session.execute(
+            update(RoleRow)
+            .where(RoleRow.name == "service")
+            .values(permissions=["*", "user:create@principal/*"])
+        )
     effective = review(env)["bot"]["effective_permissions"]
     assert not {e.partition("@")[0] for e in effective} & ADMIN_PERMISSIONS
     assert set(effective) == set(PERMISSIONS) - ADMIN_PERMISSIONS

@@ -29,19 +29,24 @@ def new_user(env: Env, name: str = "alice", role: str = "analyst") -> NewPrincip
     return new
 
 
-def login(env: Env, user: NewPrincipal, otp: str | None = None,
-          password: str | None = None) -> sessions.SessionGrant:
+def login(
+    env: Env, user: NewPrincipal, otp: str | None = None, password: str | None = None
+) -> sessions.SessionGrant:
     assert user.password and user.totp_secret
     grant = sessions.login(
-        env.ws, env.anon(), user.name, user.password if password is None else password,
+        env.ws,
+        env.anon(),
+        user.name,
+        user.password if password is None else password,
         env.code(user.totp_secret) if otp is None else otp,
     )
     env.secrets_seen.append(grant.token)
     return grant
 
 
-def login_error(env: Env, user: NewPrincipal, otp: str | None = None,
-                password: str | None = None) -> str:
+def login_error(
+    env: Env, user: NewPrincipal, otp: str | None = None, password: str | None = None
+) -> str:
     with pytest.raises(AuthenticationFailed) as err:
         login(env, user, otp, password)
     return err.value.code
@@ -118,7 +123,8 @@ def test_failed_logins_are_audited_with_the_attempted_name(env: Env) -> None:
     login_error(env, user, otp=wrong)
     denied = events(env, action="auth.login", outcome="denied")
     assert [(e.actor, e.resource) for e in denied] == [
-        ("mallory", "principal/mallory"), ("alice", "principal/alice"),
+        ("mallory", "principal/mallory"),
+        ("alice", "principal/alice"),
         ("alice", "principal/alice"),
     ]
     assert [e.details_dict()["reason"] for e in denied] == ["password", "password", "otp"]
@@ -144,11 +150,12 @@ def test_replayed_code_is_refused(env: Env) -> None:
     login(env, user)
 
 
+@pytest.mark.postgres
 def test_racing_logins_with_one_code_admit_only_one(
-    env: Env, monkeypatch: pytest.MonkeyPatch
+    pg_env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if env.ws.engine.dialect.name == "sqlite":
-        pytest.skip("SQLite transactions BEGIN IMMEDIATE, so logins cannot interleave")
+    """PostgreSQL only: on SQLite, BEGIN IMMEDIATE means two logins never interleave."""
+    env = pg_env
     user = new_user(env)
     assert user.totp_secret
     code = env.code(user.totp_secret)
@@ -219,8 +226,13 @@ def test_bad_session_tokens_are_refused(env: Env) -> None:
     user = new_user(env)
     grant = login(env, user)
     _, prefix, secret = grant.token.split("_", 2)
-    for token in (f"bss_{prefix}_{'A' * len(secret)}", f"bsk_{prefix}_{secret}",
-                  f"bss_{'0' * 16}_{secret}", "", "bss_x_y"):
+    for token in (
+        f"bss_{prefix}_{'A' * len(secret)}",
+        f"bsk_{prefix}_{secret}",
+        f"bss_{'0' * 16}_{secret}",
+        "",
+        "bss_x_y",
+    ):
         assert session_error(env, token) == "auth.failed", token
     assert authenticate(env, grant.token) is PrincipalKind.USER
 
@@ -240,7 +252,9 @@ def test_logout_revokes_server_side(env: Env) -> None:
         sessions.logout(env.ws, env.anon(), f"bss_{prefix}_{'A' * len(secret)}")
     assert authenticate(env, other.token) is PrincipalKind.USER
     assert [e.outcome for e in events(env, action="auth.logout")] == [
-        "success", "success", "denied"
+        "success",
+        "success",
+        "denied",
     ]
 
 
@@ -299,8 +313,7 @@ def test_admin_reenrolls_another_user(env: Env) -> None:
     assert user.password and user.totp_secret
     renewed = principals.enroll_mfa(env.ws, env.admin, "alice")
     assert renewed.totp_secret
-    if env.code(user.totp_secret) in window_codes(renewed.totp_secret,
-                                                  env.clock.now().timestamp()):
+    if env.code(user.totp_secret) in window_codes(renewed.totp_secret, env.clock.now().timestamp()):
         pytest.skip("astronomically unlikely TOTP collision")  # pragma: no cover
     assert login_error(env, user) == "auth.failed"
     login(env, user, otp=env.code(renewed.totp_secret))
@@ -336,8 +349,13 @@ def test_mfa_enroll_refusals(env: Env) -> None:
             principals.enroll_mfa(env.ws, env.anon(), anon_target)
         assert auth_err.value.code == "auth.failed"
     assert [e.details_dict()["error"] for e in events(env, action="mfa.enroll")] == [
-        "access.denied", "auth.mfa_required", "auth.mfa_required", "identity.not_a_user",
-        "identity.not_a_user", "auth.failed", "auth.failed",
+        "access.denied",
+        "auth.mfa_required",
+        "auth.mfa_required",
+        "identity.not_a_user",
+        "identity.not_a_user",
+        "auth.failed",
+        "auth.failed",
     ]
     # Nobody's secret changed: both still log in with their original seeds.
     assert bob.totp_secret

@@ -135,10 +135,17 @@ class AuditEvent:
         if prev is None and seq == 1:
             prev = GENESIS_HASH
         return cls(
-            seq=int(seq), ts_us=int(ts_us), actor=doc["actor"], action=doc["action"],
-            resource=doc["resource"], outcome=doc["outcome"], source=doc["source"],
-            request_id=doc["request_id"], details=canonical_json(doc.get("details", {})),
-            hash=bytes(digest).hex(), body=body,
+            seq=int(seq),
+            ts_us=int(ts_us),
+            actor=doc["actor"],
+            action=doc["action"],
+            resource=doc["resource"],
+            outcome=doc["outcome"],
+            source=doc["source"],
+            request_id=doc["request_id"],
+            details=canonical_json(doc.get("details", {})),
+            hash=bytes(digest).hex(),
+            body=body,
             prev_hash=bytes(prev).hex() if prev is not None else None,
         )
 

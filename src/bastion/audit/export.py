@@ -25,11 +25,30 @@ _AUTH_ACTIVITY = {"login": 1, "logout": 2, "key": 1, "session": 1, "mfa": 99}
 def _api_activity(action: str) -> int:
     verb = action.rsplit(".", 1)[-1]
     for word, activity in (
-        ("add", 1), ("create", 1), ("enroll", 1), ("init", 1), ("append", 1),
-        ("list", 2), ("read", 2), ("get", 2), ("query", 2), ("verify", 2), ("export", 2),
-        ("review", 2), ("show", 2), ("info", 2),
-        ("update", 3), ("rotate", 3), ("grant", 3), ("set", 3), ("enable", 3), ("disable", 3),
-        ("delete", 4), ("revoke", 4), ("remove", 4), ("rm", 4),
+        ("add", 1),
+        ("create", 1),
+        ("enroll", 1),
+        ("init", 1),
+        ("append", 1),
+        ("list", 2),
+        ("read", 2),
+        ("get", 2),
+        ("query", 2),
+        ("verify", 2),
+        ("export", 2),
+        ("review", 2),
+        ("show", 2),
+        ("info", 2),
+        ("update", 3),
+        ("rotate", 3),
+        ("grant", 3),
+        ("set", 3),
+        ("enable", 3),
+        ("disable", 3),
+        ("delete", 4),
+        ("revoke", 4),
+        ("remove", 4),
+        ("rm", 4),
     ):
         if verb.startswith(word):
             return activity
@@ -58,13 +77,18 @@ def to_ocsf(event: AuditEvent) -> dict[str, Any]:
             "log_name": "bastion-audit",
             "product": {"name": "Bastion", "vendor_name": "Bastion"},
         },
-        "src_endpoint": {"ip": event.source} if _looks_like_ip(event.source) else {
-            "name": event.source
-        },
+        "src_endpoint": {"ip": event.source}
+        if _looks_like_ip(event.source)
+        else {"name": event.source},
         "unmapped": {
-            "seq": event.seq, "ts_us": event.ts_us, "hash": event.hash,
-            "prev_hash": event.prev_hash, "body": event.body,
-            "action": event.action, "resource": event.resource, "details": details,
+            "seq": event.seq,
+            "ts_us": event.ts_us,
+            "hash": event.hash,
+            "prev_hash": event.prev_hash,
+            "body": event.body,
+            "action": event.action,
+            "resource": event.resource,
+            "details": details,
         },
     }
     if event.action.startswith("auth."):

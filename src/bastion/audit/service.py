@@ -39,8 +39,9 @@ def verify(ws: Workspace, ctx: Context) -> VerificationReport:
 def export(ws: Workspace, ctx: Context, fmt: str, q: AuditQuery) -> Iterator[str]:
     """Lines of the export (JSONL or OCSF), for the chosen events."""
     if fmt not in FORMATS:
-        raise InvalidInput(f"unknown export format {fmt!r}", code="audit.bad_format",
-                           hint="Use jsonl or ocsf.")
+        raise InvalidInput(
+            f"unknown export format {fmt!r}", code="audit.bad_format", hint="Use jsonl or ocsf."
+        )
     with operation(ws, ctx, "audit.export", permission="audit:export", resource="audit/*") as op:
         events = ws.audit_store.query(q, with_prev=True)
         op.details.update({"format": fmt, "events": len(events)})

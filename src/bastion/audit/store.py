@@ -158,7 +158,10 @@ class AuditStore:
     ) -> dict[str, Any]:
         signature = self._signer.private_key.sign(checkpoint_message(seq, digest.hex(), ts_us))
         record = {
-            "seq": seq, "hash": digest.hex(), "ts_us": ts_us, "key_id": self._signer.key_id,
+            "seq": seq,
+            "hash": digest.hex(),
+            "ts_us": ts_us,
+            "key_id": self._signer.key_id,
             "signature": signature.hex(),
         }
         conn.execute(insert(CHECKPOINTS).values(**record))
@@ -190,14 +193,17 @@ class AuditStore:
         for number, line in enumerate(self._anchor_path.read_text("ascii").splitlines(), 1):
             try:
                 record = json.loads(line)
-                out.append({
-                    "seq": int(record["seq"]), "hash": str(record["hash"]),
-                    "ts_us": int(record["ts_us"]), "key_id": str(record["key_id"]),
-                    "signature": str(record["signature"]),
-                })
+                out.append(
+                    {
+                        "seq": int(record["seq"]),
+                        "hash": str(record["hash"]),
+                        "ts_us": int(record["ts_us"]),
+                        "key_id": str(record["key_id"]),
+                        "signature": str(record["signature"]),
+                    }
+                )
             except (ValueError, KeyError, TypeError):
-                out.append({"seq": -number, "hash": "", "ts_us": 0, "key_id": "",
-                            "signature": ""})
+                out.append({"seq": -number, "hash": "", "ts_us": 0, "key_id": "", "signature": ""})
         return out
 
     def checkpoint(self, ts_us: int) -> int | None:
@@ -220,9 +226,7 @@ class AuditStore:
             row = conn.execute(select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)).one_or_none()
         return (int(row.seq), bytes(row.hash)) if row else (0, GENESIS_HASH)
 
-    def iter_rows(
-        self, start: int = 1, stop: int | None = None
-    ) -> Iterator[Sequence[Any]]:
+    def iter_rows(self, start: int = 1, stop: int | None = None) -> Iterator[Sequence[Any]]:
         """``(seq, ts_us, body, hash)`` for every event in ``[start, stop]``, in order."""
         return iter_event_rows(self._engine, start, stop)
 
@@ -230,8 +234,10 @@ class AuditStore:
         """(seq, hash) of the nearest stored event before ``seq``; None if there is none."""
         with read_connection(self._engine) as conn:
             row = conn.execute(
-                select(EVENTS.c.seq, EVENTS.c.hash).where(EVENTS.c.seq < seq)
-                .order_by(EVENTS.c.seq.desc()).limit(1)
+                select(EVENTS.c.seq, EVENTS.c.hash)
+                .where(EVENTS.c.seq < seq)
+                .order_by(EVENTS.c.seq.desc())
+                .limit(1)
             ).one_or_none()
         return (int(row.seq), bytes(row.hash)) if row else None
 
@@ -264,9 +270,7 @@ class AuditStore:
             EVENTS.c.seq, EVENTS.c.ts_us, EVENTS.c.body, EVENTS.c.hash, prev_hash
         ).order_by(EVENTS.c.seq)
         if with_prev:
-            stmt = stmt.select_from(
-                EVENTS.outerjoin(prev, prev.c.seq == EVENTS.c.seq - 1)
-            )
+            stmt = stmt.select_from(EVENTS.outerjoin(prev, prev.c.seq == EVENTS.c.seq - 1))
         for key in QUERY_FIELDS:
             value = getattr(q, key)
             if value is None:

@@ -90,19 +90,28 @@ def _scan(
         if seq != expected:
             out.issue_count += 1
             if len(out.issues) < MAX_REPORTED:
-                out.issues.append((
-                    expected, "missing",
-                    f"events {expected}..{seq - 1} are missing: deleted from the log",
-                ))
+                out.issues.append(
+                    (
+                        expected,
+                        "missing",
+                        f"events {expected}..{seq - 1} are missing: deleted from the log",
+                    )
+                )
         stored = bytes(stored)
         if sha256(version + b"%d %d " % (seq, ts_us) + prev + body.encode()).digest() != stored:
             out.issue_count += 1
             if len(out.issues) < MAX_REPORTED:
-                out.issues.append((seq, "modified", (
-                    f"event {seq} does not match its hash: it was modified, or the event "
-                    f"before it was modified and re-hashed, or events were inserted or "
-                    "reordered here"
-                )))
+                out.issues.append(
+                    (
+                        seq,
+                        "modified",
+                        (
+                            f"event {seq} does not match its hash: it was modified, or the event "
+                            f"before it was modified and re-hashed, or events were inserted or "
+                            "reordered here"
+                        ),
+                    )
+                )
         if seq in wanted:
             out.seen[seq] = stored.hex()
         prev, expected = stored, seq + 1
@@ -182,7 +191,8 @@ def scan_log(
 
     if head_seq != last_seq or head_hash != last_hash:
         report.add(
-            last_seq, "head_mismatch",
+            last_seq,
+            "head_mismatch",
             f"the log ends at event {last_seq} but its head records event {head_seq}: "
             "events at the end were deleted, or added behind the writer's back",
         )
@@ -192,26 +202,38 @@ def scan_log(
         if cp.key_id != key_id or not verify_checkpoint_signature(
             public_key, cp.seq, cp.hash, cp.ts_us, cp.signature
         ):
-            report.add(cp.seq, "bad_checkpoint",
-                       f"checkpoint at event {cp.seq} has an invalid signature")
+            report.add(
+                cp.seq, "bad_checkpoint", f"checkpoint at event {cp.seq} has an invalid signature"
+            )
         elif cp.seq not in seen:
-            report.add(cp.seq, "truncated",
-                       f"signed checkpoint names event {cp.seq}, which is no longer in the log")
+            report.add(
+                cp.seq,
+                "truncated",
+                f"signed checkpoint names event {cp.seq}, which is no longer in the log",
+            )
         elif seen[cp.seq] != cp.hash:
-            report.add(cp.seq, "rewritten",
-                       f"the chain at event {cp.seq} differs from its signed checkpoint: "
-                       "events up to it were rewritten")
+            report.add(
+                cp.seq,
+                "rewritten",
+                f"the chain at event {cp.seq} differs from its signed checkpoint: "
+                "events up to it were rewritten",
+            )
     # A checkpoint beyond the head we read is either a concurrent append (the head has
     # moved on since) or evidence that the tail was cut off together with the head.
-    beyond = sorted({cp.seq for cp in every_checkpoint if cp.seq > head_seq}
-                    | {int(a["seq"]) for a in anchors if int(a["seq"]) > head_seq})
+    beyond = sorted(
+        {cp.seq for cp in every_checkpoint if cp.seq > head_seq}
+        | {int(a["seq"]) for a in anchors if int(a["seq"]) > head_seq}
+    )
     if beyond:
         current_head = store.head()[0]
         for seq in beyond:
             if seq > current_head:
-                report.add(seq, "truncated",
-                           f"signed checkpoint names event {seq}, beyond the log's end "
-                           f"(event {current_head}): the tail was deleted")
+                report.add(
+                    seq,
+                    "truncated",
+                    f"signed checkpoint names event {seq}, beyond the log's end "
+                    f"(event {current_head}): the tail was deleted",
+                )
     _check_anchors(report, anchors, checkpoints, seen, head_seq, public_key, key_id)
     return report
 
@@ -229,19 +251,30 @@ def _check_anchors(
     in_db = {cp.seq: cp.hash for cp in checkpoints}
     for anchor in anchors:
         seq, digest = int(anchor["seq"]), str(anchor["hash"])
-        if seq <= 0 or anchor["key_id"] != key_id or not verify_checkpoint_signature(
-            public_key, seq, digest, int(anchor["ts_us"]), str(anchor["signature"])
+        if (
+            seq <= 0
+            or anchor["key_id"] != key_id
+            or not verify_checkpoint_signature(
+                public_key, seq, digest, int(anchor["ts_us"]), str(anchor["signature"])
+            )
         ):
-            report.add(max(seq, 0), "bad_anchor",
-                       "a line of the checkpoint anchor file is damaged or forged")
+            report.add(
+                max(seq, 0),
+                "bad_anchor",
+                "a line of the checkpoint anchor file is damaged or forged",
+            )
         elif seq > head_seq:
             continue  # judged with the other checkpoints beyond the head
         elif in_db.get(seq) != digest:
-            report.add(seq, "checkpoint_deleted",
-                       f"signed checkpoint at event {seq} was removed from the database")
+            report.add(
+                seq,
+                "checkpoint_deleted",
+                f"signed checkpoint at event {seq} was removed from the database",
+            )
         elif seen.get(seq) != digest:
-            report.add(seq, "rewritten",
-                       f"the chain at event {seq} differs from its anchored checkpoint")
+            report.add(
+                seq, "rewritten", f"the chain at event {seq} differs from its anchored checkpoint"
+            )
 
 
 def verify_log(

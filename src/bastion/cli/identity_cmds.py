@@ -25,7 +25,8 @@ def user_add(
     name: str,
     role: Annotated[str, typer.Option("--role", help="Role to hold.")],
     service_account: Annotated[
-        bool, typer.Option("--service-account", help="A service account (API keys only, never admin).")
+        bool,
+        typer.Option("--service-account", help="A service account (API keys only, never admin)."),
     ] = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -51,9 +52,12 @@ def user_list(as_json: JsonFlag = False) -> None:
         output.print_json(rows)
         return
     output.print_table(
-        "Principals", ["name", "kind", "role", "disabled", "MFA", "created", "last used"],
-        [(r.name, r.kind, r.role, r.disabled, r.mfa_enrolled, r.created_at, r.last_used_at)
-         for r in rows],
+        "Principals",
+        ["name", "kind", "role", "disabled", "MFA", "created", "last used"],
+        [
+            (r.name, r.kind, r.role, r.disabled, r.mfa_enrolled, r.created_at, r.last_used_at)
+            for r in rows
+        ],
     )
 
 
@@ -73,20 +77,28 @@ def role_list(as_json: JsonFlag = False) -> None:
     if as_json:
         output.print_json(roles)
         return
-    output.print_table("Roles", ["role", "grants", "description"],
-                       [(r.name, r.grants, r.description) for r in roles])
+    output.print_table(
+        "Roles",
+        ["role", "grants", "description"],
+        [(r.name, r.grants, r.description) for r in roles],
+    )
 
 
 @role_app.command("permissions")
 def role_permissions(as_json: JsonFlag = False) -> None:
     """The catalogue of permissions (admin ones need an MFA session)."""
-    rows = [{"name": p.name, "admin": p.admin, "description": p.description}
-            for p in PERMISSIONS.values()]
+    rows = [
+        {"name": p.name, "admin": p.admin, "description": p.description}
+        for p in PERMISSIONS.values()
+    ]
     if as_json:
         output.print_json(rows)
         return
-    output.print_table("Permissions", ["permission", "admin", "description"],
-                       [(r["name"], r["admin"], r["description"]) for r in rows])
+    output.print_table(
+        "Permissions",
+        ["permission", "admin", "description"],
+        [(r["name"], r["admin"], r["description"]) for r in rows],
+    )
 
 
 @role_app.command("grant")
@@ -117,15 +129,18 @@ def key_create(
 ) -> None:
     """Issue an API key; the secret is printed once and never stored."""
     with acting() as (ws, ctx):
-        new = apikeys.create_key(ws, ctx, principal, name=name, scopes=scope or [],
-                                 ttl=duration(expires_in))
+        new = apikeys.create_key(
+            ws, ctx, principal, name=name, scopes=scope or [], ttl=duration(expires_in)
+        )
     if as_json:
         output.print_json(new)
         return
     output.say(f"API key for {new.principal} (shown once; store it now):")
     output.say(f"  {new.token}")
-    output.say(f"  prefix {new.prefix}, expires {output.fmt(new.expires_at)}, scopes "
-               f"{output.fmt(new.scopes) if new.scopes else 'role'}")
+    output.say(
+        f"  prefix {new.prefix}, expires {output.fmt(new.expires_at)}, scopes "
+        f"{output.fmt(new.scopes) if new.scopes else 'role'}"
+    )
 
 
 @key_app.command("list")
@@ -141,16 +156,29 @@ def key_list(
         output.print_json([{**k.__dict__, "state": k.state(now)} for k in keys])
         return
     output.print_table(
-        "API keys", ["prefix", "principal", "state", "scopes", "expires", "last used", "rotated to"],
-        [(k.prefix, k.principal, k.state(now), k.scopes, k.expires_at, k.last_used_at,
-          k.rotated_to) for k in keys],
+        "API keys",
+        ["prefix", "principal", "state", "scopes", "expires", "last used", "rotated to"],
+        [
+            (
+                k.prefix,
+                k.principal,
+                k.state(now),
+                k.scopes,
+                k.expires_at,
+                k.last_used_at,
+                k.rotated_to,
+            )
+            for k in keys
+        ],
     )
 
 
 @key_app.command("rotate")
 def key_rotate(
     prefix: str,
-    overlap: Annotated[str, typer.Option("--overlap", help="How long the old key keeps working.")] = "24h",
+    overlap: Annotated[
+        str, typer.Option("--overlap", help="How long the old key keeps working.")
+    ] = "24h",
     as_json: JsonFlag = False,
 ) -> None:
     """Issue a successor key; the old one keeps working for the overlap window."""
@@ -182,8 +210,17 @@ def access_review(as_json: JsonFlag = False) -> None:
     output.print_table(
         "Access review",
         ["principal", "kind", "role", "last used", "permissions", "used", "keys", "findings"],
-        [(r["name"], r["kind"], r["role"], r["last_used_at"], len(r["effective_permissions"]),
-          len(r["used_permissions"]),
-          ", ".join(f"{k['prefix']}({k['state']})" for k in r["keys"]) or "-",
-          "; ".join(r["findings"]) or "ok") for r in rows],
+        [
+            (
+                r["name"],
+                r["kind"],
+                r["role"],
+                r["last_used_at"],
+                len(r["effective_permissions"]),
+                len(r["used_permissions"]),
+                ", ".join(f"{k['prefix']}({k['state']})" for k in r["keys"]) or "-",
+                "; ".join(r["findings"]) or "ok",
+            )
+            for r in rows
+        ],
     )

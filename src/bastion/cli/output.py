@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, is_dataclass
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from typing import Any
 
@@ -72,7 +72,13 @@ def render_error(error: BastionError, *, as_json: bool) -> None:
     if error.hint:
         err.print(f"hint: {error.hint}", markup=False)
     if as_json:
-        print_json({"error": {
-            "code": error.code, "message": error.message, "hint": error.hint,
-            "details": error.details,
-        }})
+        print_json(
+            {
+                "error": {
+                    "code": error.code,
+                    "message": error.message,
+                    "hint": error.hint,
+                    "details": error.details,
+                }
+            }
+        )

@@ -16,7 +16,8 @@ def duration(text: str) -> timedelta:
     match = _DURATION.fullmatch(text.strip())
     if not match:
         raise InvalidInput(
-            f"invalid duration {text!r}", code="input.bad_duration",
+            f"invalid duration {text!r}",
+            code="input.bad_duration",
             hint="Use a number and a unit: 45s, 30m, 24h, 90d, 2w.",
         )
     return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
@@ -30,7 +31,8 @@ def moment(text: str, now: datetime) -> datetime:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError as exc:
         raise InvalidInput(
-            f"invalid time {text!r}", code="input.bad_time",
+            f"invalid time {text!r}",
+            code="input.bad_time",
             hint="Use ISO 8601 (2026-01-31T12:00:00Z) or a duration ago (1h, 7d).",
         ) from exc
     if parsed.tzinfo is None:

@@ -39,12 +39,18 @@ def _read_stdin_line(what: str) -> str:
 def init(
     path: Annotated[
         Path | None,
-        typer.Option("--path", help="Folder to create .bastion/ in (else --workspace, "
-                     "BASTION_WORKSPACE or the current folder)."),
+        typer.Option(
+            "--path",
+            help="Folder to create .bastion/ in (else --workspace, "
+            "BASTION_WORKSPACE or the current folder).",
+        ),
     ] = None,
     admin: Annotated[str, typer.Option("--admin", help="Name of the first admin.")] = "admin",
     passphrase_stdin: Annotated[
-        bool, typer.Option("--passphrase-stdin", help="Seal the keyring with a passphrase read from stdin.")
+        bool,
+        typer.Option(
+            "--passphrase-stdin", help="Seal the keyring with a passphrase read from stdin."
+        ),
     ] = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -62,8 +68,10 @@ def init(
         doc: dict[str, object] = {
             "workspace": str(settings.workspace),
             "admin": {
-                "name": creds.name, "password": creds.password,
-                "totp_secret": creds.totp_secret, "totp_uri": creds.totp_uri,
+                "name": creds.name,
+                "password": creds.password,
+                "totp_secret": creds.totp_secret,
+                "totp_uri": creds.totp_uri,
             },
         }
         if result.master_key is not None:
@@ -94,7 +102,10 @@ def login(
         raise InvalidInput(
             "the password is only read from standard input",
             code="input.password_stdin_required",
-            hint="Pipe it in: printf '%s\\n' \"$PW\" | bastion login --user NAME --password-stdin --otp CODE",
+            hint=(
+                "Pipe it in: printf '%s\\n' \"$PW\" | "
+                "bastion login --user NAME --password-stdin --otp CODE"
+            ),
         )
     password = _read_stdin_line("password")
     with opened() as ws:
@@ -102,8 +113,14 @@ def login(
         grant = sessions.login(ws, ctx, user, password, otp)
     path = store_session(STATE.settings(), grant.token)
     if as_json:
-        output.print_json({"user": grant.principal, "expires_at": grant.expires_at,
-                           "token": grant.token, "stored_at": str(path)})
+        output.print_json(
+            {
+                "user": grant.principal,
+                "expires_at": grant.expires_at,
+                "token": grant.token,
+                "stored_at": str(path),
+            }
+        )
         return
     output.say(f"Logged in as {grant.principal} until {output.fmt(grant.expires_at)}.")
 
@@ -129,15 +146,18 @@ def logout() -> None:
 
 @mfa_app.command("enroll")
 def mfa_enroll(
-    user: Annotated[str | None, typer.Option("--user", help="Reset another user's MFA (admin).")] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", help="Reset another user's MFA (admin).")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Issue a new TOTP secret (yours, or another user's as admin); shown once."""
     with acting() as (ws, ctx):
         result = principals.enroll_mfa(ws, ctx, user)
     if as_json:
-        output.print_json({"user": result.name, "totp_secret": result.totp_secret,
-                           "totp_uri": result.totp_uri})
+        output.print_json(
+            {"user": result.name, "totp_secret": result.totp_secret, "totp_uri": result.totp_uri}
+        )
         return
     output.say(f"New TOTP secret for {result.name} (shown once): {result.totp_secret}")
     output.say(f"URI: {result.totp_uri}")

@@ -92,9 +92,7 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.commit()
     except exc.IntegrityError as err:
         session.rollback()
-        raise Conflict(
-            "the change conflicts with existing data", code="db.conflict"
-        ) from err
+        raise Conflict("the change conflicts with existing data", code="db.conflict") from err
     except exc.SQLAlchemyError as err:
         session.rollback()
         raise StorageError(f"database error: {type(err).__name__}") from err

@@ -60,8 +60,15 @@ class ApiKeyInfo:
 
 def _info(row: ApiKeyRow, principal: str) -> ApiKeyInfo:
     return ApiKeyInfo(
-        row.prefix, principal, row.name, list(row.scopes), row.created_at, row.expires_at,
-        row.revoked_at, row.last_used_at, row.rotated_to,
+        row.prefix,
+        principal,
+        row.name,
+        list(row.scopes),
+        row.created_at,
+        row.expires_at,
+        row.revoked_at,
+        row.last_used_at,
+        row.rotated_to,
     )
 
 
@@ -69,9 +76,7 @@ def _check_scopes(scopes: list[str], role_grants: list[str]) -> list[str]:
     for scope in scopes:
         validate_grant(scope)
         name = scope.partition("@")[0]
-        if scope != "*" and not any(
-            g == "*" or g.partition("@")[0] == name for g in role_grants
-        ):
+        if scope != "*" and not any(g == "*" or g.partition("@")[0] == name for g in role_grants):
             raise InvalidInput(
                 f"scope {scope!r} exceeds what the principal's role grants",
                 code="identity.scope_exceeds_role",
@@ -93,8 +98,9 @@ def create_key(
         ws, ctx, "key.create", permission="key:create", resource=f"principal/{principal}"
     ) as op:
         if ttl is not None and (ttl <= timedelta(0) or ttl > MAX_TTL):
-            raise InvalidInput("key lifetime must be between 1 second and 366 days",
-                               code="identity.bad_ttl")
+            raise InvalidInput(
+                "key lifetime must be between 1 second and 366 days", code="identity.bad_ttl"
+            )
         token = credentials.mint_token(credentials.API_KEY_KIND)
         now = ctx.clock.now()
         expires = now + ttl if ttl is not None else None
@@ -102,28 +108,44 @@ def create_key(
             row_p = get_principal(session, principal)
             role = session.get(RoleRow, row_p.role)
             checked = _check_scopes(scopes or [], list(role.permissions) if role else [])
-            session.add(ApiKeyRow(
-                prefix=token.prefix, secret_hash=ws.keyring.keyed_hash(token.secret.encode()),
-                principal_id=row_p.id, name=name, scopes=checked, created_at=now,
-                expires_at=expires,
-            ))
+            session.add(
+                ApiKeyRow(
+                    prefix=token.prefix,
+                    secret_hash=ws.keyring.keyed_hash(token.secret.encode()),
+                    principal_id=row_p.id,
+                    name=name,
+                    scopes=checked,
+                    created_at=now,
+                    expires_at=expires,
+                )
+            )
         op.resource = f"api_key/{token.prefix}"
-        op.details.update({"principal": principal, "scopes": checked,
-                           "expires_at": expires.isoformat() if expires else None})
+        op.details.update(
+            {
+                "principal": principal,
+                "scopes": checked,
+                "expires_at": expires.isoformat() if expires else None,
+            }
+        )
         return NewApiKey(token.full, token.prefix, principal, checked, expires)
 
 
 def list_keys(ws: Workspace, ctx: Context, principal: str | None = None) -> list[ApiKeyInfo]:
     """Keys of one principal or of all."""
-    with operation(ws, ctx, "key.list", permission="key:read",
-                   resource=f"principal/{principal or '*'}"):
-        with transaction(ws.sessions) as session:
-            stmt = select(ApiKeyRow, PrincipalRow.name).join(
-                PrincipalRow, PrincipalRow.id == ApiKeyRow.principal_id
-            ).order_by(ApiKeyRow.created_at, ApiKeyRow.id)
-            if principal is not None:
-                stmt = stmt.where(PrincipalRow.name == principal)
-            return [_info(row, pname) for row, pname in session.execute(stmt).all()]
+    with (
+        operation(
+            ws, ctx, "key.list", permission="key:read", resource=f"principal/{principal or '*'}"
+        ),
+        transaction(ws.sessions) as session,
+    ):
+        stmt = (
+            select(ApiKeyRow, PrincipalRow.name)
+            .join(PrincipalRow, PrincipalRow.id == ApiKeyRow.principal_id)
+            .order_by(ApiKeyRow.created_at, ApiKeyRow.id)
+        )
+        if principal is not None:
+            stmt = stmt.where(PrincipalRow.name == principal)
+        return [_info(row, pname) for row, pname in session.execute(stmt).all()]
 
 
 def _key_row(session: Session, prefix: str) -> ApiKeyRow:
@@ -137,8 +159,9 @@ def rotate_key(
     ws: Workspace, ctx: Context, prefix: str, *, overlap: timedelta = timedelta(hours=24)
 ) -> NewApiKey:
     """Issue a successor with the same principal and scopes; the old key lives ``overlap``."""
-    with operation(ws, ctx, "key.rotate", permission="key:rotate",
-                   resource=f"api_key/{prefix}") as op:
+    with operation(
+        ws, ctx, "key.rotate", permission="key:rotate", resource=f"api_key/{prefix}"
+    ) as op:
         if overlap < timedelta(0):
             raise InvalidInput("overlap cannot be negative", code="identity.bad_overlap")
         now = ctx.clock.now()
@@ -146,21 +169,30 @@ def rotate_key(
         with transaction(ws.sessions) as session:
             old = _key_row(session, prefix)
             if old.revoked_at is not None or (old.expires_at and old.expires_at <= now):
-                raise InvalidInput("only an active key can be rotated", code="identity.key_inactive")
+                raise InvalidInput(
+                    "only an active key can be rotated", code="identity.key_inactive"
+                )
             if old.rotated_to is not None:
                 # A second successor would outlive the first's tracking, and the lifetime
                 # below would be measured to the shortened overlap end.
                 raise InvalidInput(
                     f"key {prefix} was already rotated to {old.rotated_to}",
-                    code="identity.key_rotated", hint="Rotate its successor instead.",
+                    code="identity.key_rotated",
+                    hint="Rotate its successor instead.",
                 )
             lifetime = (old.expires_at - old.created_at) if old.expires_at else None
             new_expiry = now + lifetime if lifetime else None
-            session.add(ApiKeyRow(
-                prefix=token.prefix, secret_hash=ws.keyring.keyed_hash(token.secret.encode()),
-                principal_id=old.principal_id, name=old.name, scopes=list(old.scopes),
-                created_at=now, expires_at=new_expiry,
-            ))
+            session.add(
+                ApiKeyRow(
+                    prefix=token.prefix,
+                    secret_hash=ws.keyring.keyed_hash(token.secret.encode()),
+                    principal_id=old.principal_id,
+                    name=old.name,
+                    scopes=list(old.scopes),
+                    created_at=now,
+                    expires_at=new_expiry,
+                )
+            )
             overlap_end = now + overlap
             if old.expires_at is None or old.expires_at > overlap_end:
                 old.expires_at = overlap_end
@@ -168,7 +200,9 @@ def rotate_key(
             owner = session.get(PrincipalRow, old.principal_id)
             owner_name = owner.name if owner else "?"
             scopes = list(old.scopes)
-        op.details.update({"successor": token.prefix, "old_key_expires_at": overlap_end.isoformat()})
+        op.details.update(
+            {"successor": token.prefix, "old_key_expires_at": overlap_end.isoformat()}
+        )
         return NewApiKey(token.full, token.prefix, owner_name, scopes, new_expiry)
 
 
@@ -207,12 +241,16 @@ def authenticate_api_key(ws: Workspace, ctx: Context, presented: str) -> Princip
                 row.last_used_at = now
                 owner.last_used_at = now
             return Principal(
-                id=owner.id, name=owner.name, kind=PrincipalKind(owner.kind), role=owner.role,
-                auth=AuthMethod.API_KEY, scopes=tuple(row.scopes), credential_id=row.prefix,
+                id=owner.id,
+                name=owner.name,
+                kind=PrincipalKind(owner.kind),
+                role=owner.role,
+                auth=AuthMethod.API_KEY,
+                scopes=tuple(row.scopes),
+                credential_id=row.prefix,
             )
 
 
 def key_allows(info: ApiKeyInfo, permission: str, resource: str = "") -> bool:
     """Whether a key's scopes (if any) allow a request; used by access review."""
     return not info.scopes or any_covers(info.scopes, permission, resource)
-

@@ -69,7 +69,10 @@ def _check_name(name: str) -> str:
         raise InvalidInput(
             f"invalid name {name!r}",
             code="identity.bad_name",
-            hint="Use 2-63 characters: lowercase letters, digits, '_', '.', '-'; start with a letter.",
+            hint=(
+                "Use 2-63 characters: lowercase letters, digits, '_', '.', '-'; "
+                "start with a letter."
+            ),
         )
     return name
 
@@ -88,10 +91,15 @@ def seed_roles(ws: Workspace, ctx: Context) -> None:
         now = ctx.clock.now()
         with transaction(ws.sessions) as session:
             for name, (description, grants) in DEFAULT_ROLES.items():
-                session.add(RoleRow(
-                    name=name, description=description, permissions=list(grants),
-                    builtin=True, updated_at=now,
-                ))
+                session.add(
+                    RoleRow(
+                        name=name,
+                        description=description,
+                        permissions=list(grants),
+                        builtin=True,
+                        updated_at=now,
+                    )
+                )
         op.details["roles"] = sorted(DEFAULT_ROLES)
 
 
@@ -128,8 +136,13 @@ def add_principal(
                 raise Conflict(f"principal {name!r} already exists", code="identity.exists")
             now = ctx.clock.now()
             row = PrincipalRow(
-                name=name, kind=kind.value, role=role, disabled=False, created_at=now,
-                created_by=ctx.principal.name, failed_logins=0,
+                name=name,
+                kind=kind.value,
+                role=role,
+                disabled=False,
+                created_at=now,
+                created_by=ctx.principal.name,
+                failed_logins=0,
             )
             password = seed = None
             if kind is PrincipalKind.USER:
@@ -139,7 +152,10 @@ def add_principal(
         if seed is None:
             return NewPrincipal(name, kind.value, role)
         return NewPrincipal(
-            name, kind.value, role, password=password,
+            name,
+            kind.value,
+            role,
+            password=password,
             totp_secret=credentials.totp_secret_text(seed),
             totp_uri=credentials.provisioning_uri(seed, name),
         )
@@ -152,8 +168,13 @@ def list_principals(ws: Workspace, ctx: Context) -> list[PrincipalInfo]:
             rows = session.scalars(select(PrincipalRow).order_by(PrincipalRow.name)).all()
             return [
                 PrincipalInfo(
-                    r.name, r.kind, r.role, r.disabled, r.mfa_enrolled_at is not None,
-                    r.created_at, r.last_used_at,
+                    r.name,
+                    r.kind,
+                    r.role,
+                    r.disabled,
+                    r.mfa_enrolled_at is not None,
+                    r.created_at,
+                    r.last_used_at,
                 )
                 for r in rows
             ]
@@ -186,7 +207,10 @@ def enroll_mfa(ws: Workspace, ctx: Context, name: str | None = None) -> NewPrinc
     target = name or ctx.principal.name
     other = target != ctx.principal.name
     with operation(
-        ws, ctx, "mfa.enroll", permission="user:create" if other else None,
+        ws,
+        ctx,
+        "mfa.enroll",
+        permission="user:create" if other else None,
         resource=f"principal/{target}",
     ):
         if not other:
@@ -205,7 +229,9 @@ def enroll_mfa(ws: Workspace, ctx: Context, name: str | None = None) -> NewPrinc
             row.totp_last_step = None
             row.mfa_enrolled_at = ctx.clock.now()
         return NewPrincipal(
-            target, row.kind, row.role,
+            target,
+            row.kind,
+            row.role,
             totp_secret=credentials.totp_secret_text(seed),
             totp_uri=credentials.provisioning_uri(seed, target),
         )

@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bastion.audit.store import AuditQuery
 from bastion.clock import to_micros
 from bastion.context import Context, PrincipalKind
 from bastion.db.engine import transaction
-from bastion.audit.store import AuditQuery
 from bastion.db.models import ApiKeyRow, PrincipalRow, RoleRow
 from bastion.identity.permissions import ADMIN_PERMISSIONS
 from bastion.identity.policy import DEFAULT_ROLES, expand
@@ -65,7 +65,9 @@ def _iso(moment: datetime | None) -> str | None:
 
 def access_review(ws: Workspace, ctx: Context) -> list[dict[str, Any]]:
     """Review every principal against its role and its last 90 days of audited activity."""
-    with operation(ws, ctx, "access.review", permission="access:review", resource="principal/*") as op:
+    with operation(
+        ws, ctx, "access.review", permission="access:review", resource="principal/*"
+    ) as op:
         now = ctx.clock.now()
         since = to_micros(now - STALE_AFTER)
         with transaction(ws.sessions) as session:
@@ -85,19 +87,29 @@ def access_review(ws: Workspace, ctx: Context) -> list[dict[str, Any]]:
                 effective = [e for e in effective if e.partition("@")[0] not in ADMIN_PERMISSIONS]
             mine = sorted(used.get(p.name, set()))
             review = PrincipalReview(
-                name=p.name, kind=p.kind, role=p.role, disabled=p.disabled,
-                mfa_enrolled=p.mfa_enrolled_at is not None, last_used_at=_iso(p.last_used_at),
-                effective_permissions=effective, used_permissions=mine,
+                name=p.name,
+                kind=p.kind,
+                role=p.role,
+                disabled=p.disabled,
+                mfa_enrolled=p.mfa_enrolled_at is not None,
+                last_used_at=_iso(p.last_used_at),
+                effective_permissions=effective,
+                used_permissions=mine,
                 unused_permissions=[e for e in effective if e.partition("@")[0] not in set(mine)],
             )
             for k in (k for k in keys if k.principal_id == p.id):
                 state = (
-                    "revoked" if k.revoked_at else
-                    "expired" if k.expires_at and k.expires_at <= now else "active"
+                    "revoked"
+                    if k.revoked_at
+                    else "expired"
+                    if k.expires_at and k.expires_at <= now
+                    else "active"
                 )
                 reference = k.last_used_at or k.created_at
                 kr = KeyReview(
-                    prefix=k.prefix, state=state, last_used_at=_iso(k.last_used_at),
+                    prefix=k.prefix,
+                    state=state,
+                    last_used_at=_iso(k.last_used_at),
                     expires_at=_iso(k.expires_at),
                     unused_90d=state == "active" and now - reference >= STALE_AFTER,
                     # A "*" scope narrows nothing: the key holds the whole role.
@@ -128,7 +140,9 @@ def access_review(ws: Workspace, ctx: Context) -> list[dict[str, Any]]:
             if p.kind == PrincipalKind.SERVICE.value and any(
                 kr.unscoped and kr.state == "active" for kr in review.keys
             ):
-                review.findings.append("service account key without scopes: scope it to what it calls")
+                review.findings.append(
+                    "service account key without scopes: scope it to what it calls"
+                )
             reviews.append(review)
         op.details["principals"] = len(reviews)
         op.details["findings"] = sum(len(r.findings) for r in reviews)

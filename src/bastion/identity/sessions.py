@@ -10,9 +10,9 @@ from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from bastion.context import AuthMethod, Context, Principal, PrincipalKind
+from bastion.crypto.aead import DecryptionFailed
 from bastion.db.engine import transaction
 from bastion.db.models import PrincipalRow, SessionRow
-from bastion.crypto.aead import DecryptionFailed
 from bastion.errors import AuthenticationFailed, SessionExpired
 from bastion.identity import credentials
 from bastion.identity.principals import TOTP_PURPOSE
@@ -60,20 +60,27 @@ def login(ws: Workspace, ctx: Context, name: str, password: str, otp: str) -> Se
                 raise _deferred_failure(session, code=exc.code, hint=exc.hint) from exc
             # Claim the step with a compare-and-set: two logins racing with one code (on
             # PostgreSQL, where reads take no lock) must not both pass the check above.
-            claimed = cast("CursorResult[Any]", session.execute(
-                update(PrincipalRow)
-                .where(
-                    PrincipalRow.id == row.id,
-                    or_(PrincipalRow.totp_last_step.is_(None), PrincipalRow.totp_last_step < step),
-                )
-                .values(totp_last_step=step)
-                .execution_options(synchronize_session=False)
-            )).rowcount
+            claimed = cast(
+                "CursorResult[Any]",
+                session.execute(
+                    update(PrincipalRow)
+                    .where(
+                        PrincipalRow.id == row.id,
+                        or_(
+                            PrincipalRow.totp_last_step.is_(None),
+                            PrincipalRow.totp_last_step < step,
+                        ),
+                    )
+                    .values(totp_last_step=step)
+                    .execution_options(synchronize_session=False)
+                ),
+            ).rowcount
             if claimed != 1:
                 row.failed_logins += 1
                 op.details["reason"] = "otp_replayed"
                 raise _deferred_failure(
-                    session, code="auth.otp_replayed",
+                    session,
+                    code="auth.otp_replayed",
                     hint="Wait for the next code from your authenticator.",
                 )
             row.totp_last_step = step
@@ -81,10 +88,16 @@ def login(ws: Workspace, ctx: Context, name: str, password: str, otp: str) -> Se
             row.last_used_at = now
             token = credentials.mint_token(credentials.SESSION_KIND)
             expires = now + timedelta(seconds=ws.settings.session_ttl_seconds)
-            session.add(SessionRow(
-                prefix=token.prefix, token_hash=ws.keyring.keyed_hash(token.secret.encode()),
-                principal_id=row.id, source=ctx.source, created_at=now, expires_at=expires,
-            ))
+            session.add(
+                SessionRow(
+                    prefix=token.prefix,
+                    token_hash=ws.keyring.keyed_hash(token.secret.encode()),
+                    principal_id=row.id,
+                    source=ctx.source,
+                    created_at=now,
+                    expires_at=expires,
+                )
+            )
         op.details.update({"mfa": True, "session": token.prefix})
         return SessionGrant(token.full, name, expires)
 
@@ -117,8 +130,12 @@ def authenticate_session(ws: Workspace, ctx: Context, presented: str) -> Princip
                 raise AuthenticationFailed("invalid credentials", code="auth.principal_disabled")
             op.actor = owner.name
             return Principal(
-                id=owner.id, name=owner.name, kind=PrincipalKind(owner.kind), role=owner.role,
-                auth=AuthMethod.MFA_SESSION, credential_id=row.prefix,
+                id=owner.id,
+                name=owner.name,
+                kind=PrincipalKind(owner.kind),
+                role=owner.role,
+                auth=AuthMethod.MFA_SESSION,
+                credential_id=row.prefix,
             )
 
 
