@@ -8,6 +8,7 @@ the config file, and are wrapped in :class:`Secret` so that they never print.
 
 from __future__ import annotations
 
+import hmac
 import os
 import tomllib
 from collections.abc import Mapping
@@ -39,7 +40,10 @@ class Secret:
     __str__ = __repr__
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
+        return isinstance(other, Secret) and hmac.compare_digest(
+            other._value.encode("utf-8", "surrogatepass"),
+            self._value.encode("utf-8", "surrogatepass"),
+        )
 
     def __hash__(self) -> int:
         return hash(self._value)

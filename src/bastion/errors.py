@@ -13,6 +13,8 @@ The tree::
     +-- WorkspaceError                workspace.*              exit 7  HTTP 500
     +-- KeyringError                  keyring.*                exit 8  HTTP 500
     |   +-- WrongMasterKey            keyring.wrong_master_key
+    +-- DecryptionFailed              crypto.decrypt_failed    exit 8  HTTP 500
+        (defined in bastion.crypto.aead: opaque on purpose)
     +-- StorageError                  db.*                     exit 9  HTTP 503
     +-- AuditError                    audit.*                  exit 10 HTTP 500
         +-- AuditChainBroken          audit.tampered

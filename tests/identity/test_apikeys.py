@@ -64,7 +64,9 @@ def test_create_shows_the_token_once_and_stores_only_a_keyed_hash(env: Env) -> N
     # Keyed: not a plain hash anybody could compute from a leaked token list.
     assert digest != hashlib.sha256(secret.encode()).hexdigest()
     assert digest != hashlib.sha256(key.token.encode()).hexdigest()
-    assert digest == env.ws.keyring.keyed_hash(secret.encode())
+    # Bound to kind, prefix and owner: the row cannot be re-pointed at someone else.
+    bound = f"bsk|{prefix}|{row['principal_id']}|{secret}".encode()
+    assert digest == env.ws.keyring.keyed_hash(bound)
 
     # Listings and the audit log never carry the secret again.
     [info] = apikeys.list_keys(env.ws, env.admin, "bot")
@@ -305,3 +307,22 @@ def test_managing_keys_needs_admin_with_mfa(env: Env) -> None:
     with pytest.raises(NotFound) as err:
         apikeys.create_key(env.ws, env.admin, "ghost")
     assert err.value.code == "identity.principal_not_found"
+
+
+def test_a_key_row_repointed_at_another_principal_stops_working(env: Env) -> None:
+    """Database write access alone must not turn a low-privilege key into an admin's."""
+    from sqlalchemy import update
+
+    from bastion.db.models import PrincipalRow
+    from bastion.errors import AuthenticationFailed
+
+    principals.add_principal(env.ws, env.admin, "lowbot", "service", service_account=True)
+    key = apikeys.create_key(env.ws, env.admin, "lowbot")
+    with env.ws.engine.begin() as conn:
+        admin_id = conn.execute(
+            select(PrincipalRow.id).where(PrincipalRow.name == "admin")
+        ).scalar_one()
+        conn.execute(update(ApiKeyRow).where(ApiKeyRow.prefix == key.prefix)
+                     .values(principal_id=admin_id))
+    with pytest.raises(AuthenticationFailed):
+        apikeys.authenticate_api_key(env.ws, env.anon(), key.token)

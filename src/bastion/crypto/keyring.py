@@ -50,7 +50,8 @@ def _b64e(data: bytes) -> str:
 
 
 def _b64d(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    # validate=True: a character outside the alphabet is an error, never silently dropped.
+    return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
 
 
 def generate_master_key() -> str:
@@ -103,9 +104,34 @@ def _new_kdf_header(secret: MasterSecret) -> dict[str, Any]:
     }
 
 
-def _derive_kek(kdf: dict[str, Any], secret: MasterSecret) -> bytes:
+# Bounds on KDF parameters read from the file: it is untrusted until it decrypts, and an
+# edited file must not make Bastion allocate gigabytes or spin for minutes.
+ARGON2_LIMITS = {"memory_kib": (8 * 1024, 4 * 1024 * 1024), "iterations": (1, 64), "lanes": (1, 64)}
+
+
+def _argon2_params(kdf: dict[str, Any]) -> dict[str, int]:
+    params: dict[str, int] = {}
+    for name, (low, high) in ARGON2_LIMITS.items():
+        value = kdf.get(name)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise KeyringError(
+                f"keyring KDF parameter {name}={value!r} is outside [{low}, {high}]",
+                code="keyring.corrupt",
+            )
+        params[name] = value
+    return params
+
+
+def _derive_kek(kdf: object, secret: MasterSecret) -> bytes:
+    if not isinstance(kdf, dict):
+        raise KeyringError("keyring KDF header is malformed", code="keyring.corrupt")
     alg = kdf.get("alg")
-    salt = _b64d(str(kdf.get("salt", "")))
+    try:
+        salt = _b64d(str(kdf.get("salt", "")))
+    except ValueError as exc:
+        raise KeyringError("keyring salt is malformed", code="keyring.corrupt") from exc
+    if len(salt) < 16:
+        raise KeyringError("keyring salt is too short", code="keyring.corrupt")
     if alg == "hkdf-sha256":
         if secret.master_key is None:
             raise WrongMasterKey("this keyring is sealed with a master key, not a passphrase")
@@ -115,12 +141,13 @@ def _derive_kek(kdf: dict[str, Any], secret: MasterSecret) -> bytes:
     if alg == "argon2id":
         if secret.passphrase is None:
             raise WrongMasterKey("this keyring is sealed with a passphrase, not a master key")
+        params = _argon2_params(kdf)
         return Argon2id(
             salt=salt,
             length=32,
-            iterations=int(kdf["iterations"]),
-            lanes=int(kdf["lanes"]),
-            memory_cost=int(kdf["memory_kib"]),
+            iterations=params["iterations"],
+            lanes=params["lanes"],
+            memory_cost=params["memory_kib"],
         ).derive(secret.passphrase.reveal().encode("utf-8"))
     raise KeyringError(f"unknown keyring KDF {alg!r}", code="keyring.unknown_algorithm")
 
@@ -193,10 +220,14 @@ class Keyring:
                 f"keyring version {document.get('version')!r} is not supported",
                 code="keyring.unknown_algorithm",
             )
-        header = {k: document[k] for k in ("format", "version", "kdf", "aead")}
+        header = {k: document.get(k) for k in ("format", "version", "kdf", "aead")}
         kek = _derive_kek(header["kdf"], secret)
         try:
-            plaintext = open_(kek, _b64d(str(document.get("sealed", ""))), _aad(header))
+            sealed = _b64d(str(document.get("sealed", "")))
+        except ValueError as exc:
+            raise KeyringError(f"{path} is not a keyring", code="keyring.corrupt") from exc
+        try:
+            plaintext = open_(kek, sealed, _aad(header))
         except DecryptionFailed as exc:
             raise WrongMasterKey("the master key or passphrase does not open this keyring") from exc
         keys = json.loads(plaintext)

@@ -111,7 +111,7 @@ def create_key(
             session.add(
                 ApiKeyRow(
                     prefix=token.prefix,
-                    secret_hash=ws.keyring.keyed_hash(token.secret.encode()),
+                    secret_hash=credentials.token_digest(ws.keyring.keyed_hash, token, row_p.id),
                     principal_id=row_p.id,
                     name=name,
                     scopes=checked,
@@ -185,7 +185,9 @@ def rotate_key(
             session.add(
                 ApiKeyRow(
                     prefix=token.prefix,
-                    secret_hash=ws.keyring.keyed_hash(token.secret.encode()),
+                    secret_hash=credentials.token_digest(
+                        ws.keyring.keyed_hash, token, old.principal_id
+                    ),
                     principal_id=old.principal_id,
                     name=old.name,
                     scopes=list(old.scopes),
@@ -226,17 +228,21 @@ def authenticate_api_key(ws: Workspace, ctx: Context, presented: str) -> Princip
         with transaction(ws.sessions) as session:
             row = session.scalar(select(ApiKeyRow).where(ApiKeyRow.prefix == token.prefix))
             expected = row.secret_hash if row else "0" * 64
-            good = credentials.same_hash(expected, ws.keyring.keyed_hash(token.secret.encode()))
-            if row is None or not good:
+            presented_digest = credentials.token_digest(
+                ws.keyring.keyed_hash, token, row.principal_id if row else 0
+            )
+            if row is None or not credentials.same_hash(expected, presented_digest):
                 raise AuthenticationFailed("invalid credentials")
+            owner = session.get(PrincipalRow, row.principal_id)
+            if owner is not None:
+                # The holder proved possession of this key: name its owner in the audit log.
+                op.actor = owner.name
             if row.revoked_at is not None:
                 raise AuthenticationFailed("invalid credentials", code="auth.key_revoked")
             if row.expires_at is not None and row.expires_at <= now:
                 raise AuthenticationFailed("invalid credentials", code="auth.key_expired")
-            owner = session.get(PrincipalRow, row.principal_id)
             if owner is None or owner.disabled:
                 raise AuthenticationFailed("invalid credentials", code="auth.principal_disabled")
-            op.actor = owner.name
             if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
                 row.last_used_at = now
                 owner.last_used_at = now

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -74,6 +75,15 @@ def parse_token(text: str, kind: str) -> Token:
     if len(parts) != 3 or parts[0] != kind or len(parts[1]) != 16 or len(parts[2]) < 40:
         raise AuthenticationFailed("invalid credentials")
     return Token(parts[0], parts[1], parts[2])
+
+
+def token_digest(keyed_hash: Callable[[bytes], str], token: Token, principal_id: int) -> str:
+    """What is stored for a token: an HMAC binding its kind, prefix, owner and secret.
+
+    Binding the owner means that re-pointing a stored row at another principal (with
+    database write access alone) makes the token fail instead of changing who it is.
+    """
+    return keyed_hash(f"{token.kind}|{token.prefix}|{principal_id}|{token.secret}".encode())
 
 
 def same_hash(a: str, b: str) -> bool:

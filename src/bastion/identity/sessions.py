@@ -42,22 +42,20 @@ def login(ws: Workspace, ctx: Context, name: str, password: str, otp: str) -> Se
                     row.failed_logins += 1
                 op.details["reason"] = "password"
                 raise _deferred_failure(session)
-            if row.disabled:
-                op.details["reason"] = "disabled"
-                raise _deferred_failure(session, code="auth.principal_disabled")
             if row.totp_secret_sealed is None:
                 op.details["reason"] = "no_mfa"
-                raise _deferred_failure(session, code="auth.mfa_required")
+                raise _deferred_failure(session)
             try:
                 seed = ws.keyring.open_secret(row.totp_secret_sealed, TOTP_PURPOSE + row.name)
             except DecryptionFailed as exc:
-                raise AuthenticationFailed("invalid credentials", code="auth.mfa_corrupt") from exc
+                op.details["reason"] = "mfa_corrupt"
+                raise _deferred_failure(session) from exc
             try:
                 step = credentials.match_totp(seed, otp, now.timestamp(), row.totp_last_step)
             except AuthenticationFailed as exc:
                 row.failed_logins += 1
                 op.details["reason"] = "otp_replayed" if exc.code == "auth.otp_replayed" else "otp"
-                raise _deferred_failure(session, code=exc.code, hint=exc.hint) from exc
+                raise _deferred_failure(session) from exc
             # Claim the step with a compare-and-set: two logins racing with one code (on
             # PostgreSQL, where reads take no lock) must not both pass the check above.
             claimed = cast(
@@ -78,11 +76,11 @@ def login(ws: Workspace, ctx: Context, name: str, password: str, otp: str) -> Se
             if claimed != 1:
                 row.failed_logins += 1
                 op.details["reason"] = "otp_replayed"
-                raise _deferred_failure(
-                    session,
-                    code="auth.otp_replayed",
-                    hint="Wait for the next code from your authenticator.",
-                )
+                raise _deferred_failure(session)
+            if row.disabled:
+                # Said only to someone who proved both factors.
+                op.details["reason"] = "disabled"
+                raise _deferred_failure(session, code="auth.principal_disabled")
             row.totp_last_step = step
             row.failed_logins = 0
             row.last_used_at = now
@@ -91,7 +89,7 @@ def login(ws: Workspace, ctx: Context, name: str, password: str, otp: str) -> Se
             session.add(
                 SessionRow(
                     prefix=token.prefix,
-                    token_hash=ws.keyring.keyed_hash(token.secret.encode()),
+                    token_hash=credentials.token_digest(ws.keyring.keyed_hash, token, row.id),
                     principal_id=row.id,
                     source=ctx.source,
                     created_at=now,
@@ -102,12 +100,20 @@ def login(ws: Workspace, ctx: Context, name: str, password: str, otp: str) -> Se
         return SessionGrant(token.full, name, expires)
 
 
-def _deferred_failure(
-    session: Session, code: str = "auth.failed", hint: str | None = None
-) -> AuthenticationFailed:
-    # Failure counters must persist even though the login fails: commit them first.
+LOGIN_HINT = (
+    "Check the user name and password, and use a fresh code from your authenticator: "
+    "each code works once."
+)
+
+
+def _deferred_failure(session: Session, code: str = "auth.failed") -> AuthenticationFailed:
+    """One answer for every failed factor, so a refusal never confirms a correct password.
+
+    The precise reason goes to the audit log only. Failure counters must persist even
+    though the login fails, so they are committed first.
+    """
     session.commit()
-    return AuthenticationFailed("invalid credentials", code=code, hint=hint)
+    return AuthenticationFailed("invalid credentials", code=code, hint=LOGIN_HINT)
 
 
 def authenticate_session(ws: Workspace, ctx: Context, presented: str) -> Principal:
@@ -120,15 +126,18 @@ def authenticate_session(ws: Workspace, ctx: Context, presented: str) -> Princip
         with transaction(ws.sessions) as session:
             row = session.scalar(select(SessionRow).where(SessionRow.prefix == token.prefix))
             expected = row.token_hash if row else "0" * 64
-            if not credentials.same_hash(expected, ws.keyring.keyed_hash(token.secret.encode())):
+            presented_digest = credentials.token_digest(
+                ws.keyring.keyed_hash, token, row.principal_id if row else 0
+            )
+            if row is None or not credentials.same_hash(expected, presented_digest):
                 raise AuthenticationFailed("invalid credentials")
-            assert row is not None
+            owner = session.get(PrincipalRow, row.principal_id)
+            if owner is not None:
+                op.actor = owner.name
             if row.revoked_at is not None or row.expires_at <= now:
                 raise SessionExpired("the session has expired or was revoked")
-            owner = session.get(PrincipalRow, row.principal_id)
             if owner is None or owner.disabled:
                 raise AuthenticationFailed("invalid credentials", code="auth.principal_disabled")
-            op.actor = owner.name
             return Principal(
                 id=owner.id,
                 name=owner.name,
@@ -148,7 +157,8 @@ def logout(ws: Workspace, ctx: Context, presented: str) -> None:
         with transaction(ws.sessions) as session:
             row = session.scalar(select(SessionRow).where(SessionRow.prefix == token.prefix))
             if row is None or not credentials.same_hash(
-                row.token_hash, ws.keyring.keyed_hash(token.secret.encode())
+                row.token_hash,
+                credentials.token_digest(ws.keyring.keyed_hash, token, row.principal_id),
             ):
                 raise AuthenticationFailed("invalid credentials")
             if row.revoked_at is None:
