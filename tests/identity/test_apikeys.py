@@ -322,7 +322,8 @@ def test_a_key_row_repointed_at_another_principal_stops_working(env: Env) -> Non
         admin_id = conn.execute(
             select(PrincipalRow.id).where(PrincipalRow.name == "admin")
         ).scalar_one()
-        conn.execute(update(ApiKeyRow).where(ApiKeyRow.prefix == key.prefix)
-                     .values(principal_id=admin_id))
+        conn.execute(
+            update(ApiKeyRow).where(ApiKeyRow.prefix == key.prefix).values(principal_id=admin_id)
+        )
     with pytest.raises(AuthenticationFailed):
         apikeys.authenticate_api_key(env.ws, env.anon(), key.token)

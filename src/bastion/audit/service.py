@@ -28,10 +28,11 @@ def query_events(ws: Workspace, ctx: Context, q: AuditQuery) -> list[AuditEvent]
 def verify(ws: Workspace, ctx: Context) -> VerificationReport:
     """Verify the chain and checkpoints; raises AuditChainBroken naming bad events."""
     with operation(ws, ctx, "audit.verify", permission="audit:verify", resource="audit/*") as op:
-        # Flush what this process has queued, so verification covers it.
-        ws.audit.flush()
+        # Commit what this process has queued, so verification covers it, and pause the
+        # writer thread so that large logs can be verified by forked workers.
         public = ws.audit_store.signer.public_key
-        report = verify_log(ws.audit_store, public, ws.audit_store.signer.key_id)
+        with ws.audit.quiesced():
+            report = verify_log(ws.audit_store, public, ws.audit_store.signer.key_id)
         op.details.update({"events": report.events, "last_seq": report.last_seq})
         return report
 

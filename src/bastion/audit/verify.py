@@ -8,10 +8,10 @@ bool that a caller could forget to check.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
+import json
 import os
+import threading
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from bastion.audit.events import CHAIN_VERSION, GENESIS_HASH
 from bastion.audit.store import AuditStore, iter_event_rows, verify_checkpoint_signature
-from bastion.errors import AuditChainBroken
+from bastion.errors import AuditChainBroken, AuditError
 
 MAX_REPORTED = 100
 # Below this many events, starting worker processes costs more than it saves.
@@ -121,16 +121,63 @@ def _scan(
     return out
 
 
-def _scan_worker(
+def _scan_in_child(
     url: str, start: int, stop: int, prev_seq: int, prev: bytes, wanted: frozenset[int]
-) -> _RangeResult:
-    from bastion.db.engine import create_engine_for
+) -> tuple[int, int]:
+    """Fork a child that scans ``[start, stop]`` and reports on a pipe: (pid, read fd).
 
-    engine = create_engine_for(url)
+    The child opens its own engine, never touches the parent's connections, and leaves
+    with ``os._exit`` so that nothing inherited is cleaned up twice.
+    """
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(write_fd)
+        return pid, read_fd
+    status = 1
     try:
-        return _scan(iter_event_rows(engine, start, stop), prev_seq, prev, wanted)
+        os.close(read_fd)
+        from bastion.db.engine import create_engine_for
+
+        engine = create_engine_for(url)
+        part = _scan(iter_event_rows(engine, start, stop), prev_seq, prev, wanted)
+        payload = json.dumps(
+            {
+                "events": part.events,
+                "last_seq": part.last_seq,
+                "last_hash": part.last_hash.hex(),
+                "issues": part.issues,
+                "issue_count": part.issue_count,
+                "seen": {str(k): v for k, v in part.seen.items()},
+            }
+        ).encode()
+        with os.fdopen(write_fd, "wb") as pipe:
+            pipe.write(payload)
+        status = 0
     finally:
-        engine.dispose()
+        os._exit(status)
+
+
+def _collect_child(pid: int, read_fd: int) -> _RangeResult:
+    with os.fdopen(read_fd, "rb") as pipe:
+        payload = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or not payload:
+        raise AuditError("a verification worker failed", code="audit.verify_failed")
+    doc = json.loads(payload)
+    return _RangeResult(
+        events=doc["events"],
+        last_seq=doc["last_seq"],
+        last_hash=bytes.fromhex(doc["last_hash"]),
+        issues=[(int(a), str(b), str(c)) for a, b, c in doc["issues"]],
+        issue_count=doc["issue_count"],
+        seen={int(k): v for k, v in doc["seen"].items()},
+    )
+
+
+def can_fork_workers() -> bool:
+    """Forking is safe only from a single-threaded process (see AuditWriter.quiesced)."""
+    return hasattr(os, "fork") and threading.active_count() == 1
 
 
 def _ranges(low: int, high: int, parts: int) -> list[tuple[int, int]]:
@@ -154,9 +201,11 @@ def scan_log(
     high = min(high, head_seq)
     if workers is None:
         workers = min(os.cpu_count() or 1, 8) if count >= PARALLEL_THRESHOLD else 1
+    if not can_fork_workers() or store.engine.url.database in (None, "", ":memory:"):
+        workers = 1
 
     results: list[_RangeResult]
-    if workers <= 1 or count == 0 or store.engine.url.database in (None, "", ":memory:"):
+    if workers <= 1 or count == 0:
         results = [_scan(store.iter_rows(1, head_seq), 0, GENESIS_HASH, wanted)]
     else:
         # The first range starts from genesis, so a deleted first event is still caught.
@@ -167,13 +216,16 @@ def scan_log(
             starts.append(before if before else (0, GENESIS_HASH))
         url = store.engine.url.render_as_string(hide_password=False)
         spans[0] = (1, spans[0][1])
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=len(spans), mp_context=ctx) as pool:
-            futures = [
-                pool.submit(_scan_worker, url, a, b, ps, ph, wanted)
-                for (a, b), (ps, ph) in zip(spans, starts, strict=True)
-            ]
-            results = [f.result() for f in futures]
+        # Children take every range but the first; this process scans the first meanwhile.
+        children = [
+            _scan_in_child(url, a, b, ps, ph, wanted)
+            for (a, b), (ps, ph) in zip(spans[1:], starts[1:], strict=True)
+        ]
+        try:
+            first = _scan(store.iter_rows(spans[0][0], spans[0][1]), 0, GENESIS_HASH, wanted)
+        finally:
+            rest = [_collect_child(pid, fd) for pid, fd in children]
+        results = [first, *rest]
         report.workers = len(spans)
 
     seen: dict[int, str] = {}

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 
 from bastion.audit.events import EventDraft
 from bastion.audit.store import AuditStore
@@ -66,6 +68,22 @@ class AuditWriter:
         future: Future[int] = Future()
         self._queue.put((None, future))
         future.result()
+
+    @contextmanager
+    def quiesced(self) -> Iterator[None]:
+        """Commit what is queued and stop the writer thread for a while.
+
+        Lets a caller fork safely (a process with one thread); the next append starts
+        the thread again.
+        """
+        # Holding the lock while the thread drains makes new submits wait for it, so the
+        # stop marker cannot reach a second thread.
+        with self._lock:
+            thread, self._thread = self._thread, None
+            if thread is not None:
+                self._queue.put(_STOP)
+                thread.join()
+        yield
 
     def _run(self) -> None:
         while True:
