@@ -60,7 +60,7 @@ def test_concurrent_producers_get_unique_contiguous_seqs(env: Env) -> None:
 
 def test_failed_commit_reaches_every_waiter() -> None:
     class Broken:
-        def append_batch(self, drafts: object) -> list[int]:
+        def append_encoded(self, items: object) -> list[int]:
             raise AuditError("disk full")
 
     writer = AuditWriter(Broken(), batch_max=8)  # type: ignore[arg-type]

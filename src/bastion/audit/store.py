@@ -44,6 +44,8 @@ EVENTS = cast(Table, AuditEventRow.__table__)
 HEAD = cast(Table, AuditHeadRow.__table__)
 CHECKPOINTS = cast(Table, AuditCheckpointRow.__table__)
 QUERY_FIELDS = ("actor", "action", "resource", "outcome")
+# Rows per INSERT statement: 4 bound values each, well under SQLite's 32,766 limit.
+INSERT_CHUNK = 2048
 
 
 def field_sql(dialect: str, key: str) -> str:
@@ -99,12 +101,23 @@ class AuditStore:
         self._signer = signer
         self._checkpoint_every = checkpoint_every
         self._anchor_path = anchor_path
-        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-        # Only the driver's placeholder is interpolated; values are always bound.
-        self._insert_sql = (
-            "INSERT INTO audit_events (seq, ts_us, body, hash) "  # noqa: S608
-            f"VALUES ({mark}, {mark}, {mark}, {mark})"
-        )
+        self._mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._insert_sql: dict[int, str] = {}
+
+    def _insert_statement(self, rows: int) -> str:
+        """A multi-row INSERT for ``rows`` rows (cached per size).
+
+        One statement per chunk instead of one per row: the driver then releases the
+        GIL once per chunk, not once per event, so producers do not starve the writer.
+        Only the driver's placeholder is interpolated; every value is bound.
+        """
+        sql = self._insert_sql.get(rows)
+        if sql is None:
+            m = self._mark
+            values = ",".join([f"({m},{m},{m},{m})"] * rows)
+            sql = f"INSERT INTO audit_events (seq, ts_us, body, hash) VALUES {values}"  # noqa: S608
+            self._insert_sql[rows] = sql
+        return sql
 
     @property
     def signer(self) -> Signer:
@@ -121,32 +134,54 @@ class AuditStore:
         """The database engine (verification workers open their own from its URL)."""
         return self._engine
 
-    def _lock_head(self, conn: Connection) -> tuple[int, bytes]:
-        conn.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=HEAD.c.seq))
-        row = conn.execute(select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)).one()
-        return int(row.seq), bytes(row.hash)
+    def _lock_head(self, conn: Connection) -> tuple[int, bytes, int]:
+        """Take the chain lock; return (head seq, head hash, newest checkpoint seq).
+
+        One round trip: every statement releases and re-takes the GIL, and under load
+        each re-take can wait for busy producer threads.
+        """
+        row = conn.execute(
+            update(HEAD)
+            .where(HEAD.c.id == 1)
+            .values(seq=HEAD.c.seq)
+            .returning(HEAD.c.seq, HEAD.c.hash, HEAD.c.checkpoint_seq)
+        ).one()
+        return int(row.seq), bytes(row.hash), int(row.checkpoint_seq)
 
     def append_batch(self, drafts: Sequence[EventDraft]) -> list[int]:
         """Append events in one durable transaction; return their sequence numbers."""
-        if not drafts:
+        return self.append_encoded([(d.ts_us, d.body()) for d in drafts])
+
+    def append_encoded(self, items: Sequence[tuple[int, str]]) -> list[int]:
+        """Append ``(ts_us, body)`` pairs whose bodies are already canonical JSON.
+
+        The group-commit writer encodes bodies in the producers' threads, so the writer
+        holding the chain lock only hashes and inserts.
+        """
+        if not items:
             return []
         signed: dict[str, Any] | None = None
         try:
             with self._engine.begin() as conn:
-                first, prev = self._lock_head(conn)
+                first, prev, last_cp = self._lock_head(conn)
                 seq = first
                 rows: list[tuple[int, int, str, bytes]] = []
-                for draft in drafts:
+                for ts_us, body in items:
                     seq += 1
-                    body = draft.body()
-                    prev = chain_hash(prev, seq, draft.ts_us, body)
-                    rows.append((seq, draft.ts_us, body, prev))
-                # Positional executemany skips per-row parameter processing (hot path).
-                conn.exec_driver_sql(self._insert_sql, rows)
-                conn.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=seq, hash=prev))
-                last_cp = conn.execute(select(func.max(CHECKPOINTS.c.seq))).scalar() or 0
-                if seq - int(last_cp) >= self._checkpoint_every:
-                    signed = self._insert_checkpoint(conn, seq, prev, drafts[-1].ts_us)
+                    prev = chain_hash(prev, seq, ts_us, body)
+                    rows.append((seq, ts_us, body, prev))
+                for start in range(0, len(rows), INSERT_CHUNK):
+                    chunk = rows[start : start + INSERT_CHUNK]
+                    flat = tuple(value for row in chunk for value in row)
+                    conn.exec_driver_sql(self._insert_statement(len(chunk)), flat)
+                if seq - last_cp >= self._checkpoint_every:
+                    signed = self._insert_checkpoint(conn, seq, prev, items[-1][0])
+                    last_cp = seq
+                conn.execute(
+                    update(HEAD)
+                    .where(HEAD.c.id == 1)
+                    .values(seq=seq, hash=prev, checkpoint_seq=last_cp)
+                )
         except exc.SQLAlchemyError as err:
             raise AuditError(f"audit append failed: {type(err).__name__}") from err
         if signed is not None:
@@ -210,11 +245,11 @@ class AuditStore:
         """Sign the current head unless it is already signed; return the seq signed."""
         try:
             with self._engine.begin() as conn:
-                seq, digest = self._lock_head(conn)
-                last_cp = conn.execute(select(func.max(CHECKPOINTS.c.seq))).scalar() or 0
-                if seq == 0 or int(last_cp) >= seq:
+                seq, digest, last_cp = self._lock_head(conn)
+                if seq == 0 or last_cp >= seq:
                     return None
                 record = self._insert_checkpoint(conn, seq, digest, ts_us)
+                conn.execute(update(HEAD).where(HEAD.c.id == 1).values(checkpoint_seq=seq))
         except exc.SQLAlchemyError as err:
             raise AuditError(f"audit checkpoint failed: {type(err).__name__}") from err
         self._anchor(record)

@@ -1,73 +1,144 @@
-"""Group commit: many producers, one writer thread, one transaction per batch.
+"""Group commit: many producers, one writer thread, one transaction per group of events.
 
-``append()`` returns only after the event's batch has committed (durable), so a caller
-that got a sequence number back can rely on it surviving a crash. Under load the writer
-takes everything queued since its last commit into the next one, so the cost of the
-fsync is shared by the whole batch.
+Producers add events to the *open group*; the writer thread takes the whole group,
+commits it in one transaction (one fsync) and wakes every producer of that group at
+once. ``append()`` returns only after the event's group has committed, so a caller that
+got a sequence number back can rely on it surviving a crash. Under load, everything
+submitted while the previous commit was running goes into the next one, so the cost of
+the fsync is shared by the whole group, and a producer's wait costs one list append and
+one shared event instead of a future of its own.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
 from collections.abc import Iterator
-from concurrent.futures import Future
 from contextlib import contextmanager
 
 from bastion.audit.events import EventDraft
 from bastion.audit.store import AuditStore
 from bastion.errors import AuditError
 
-_STOP = object()
+
+class _Group:
+    """Events committed together, and the outcome their producers wait for."""
+
+    __slots__ = ("done", "error", "items", "seqs")
+
+    def __init__(self) -> None:
+        self.items: list[tuple[int, str]] = []
+        self.seqs: list[int] = []
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+
+
+class Receipt:
+    """A submitted event: ``result()`` waits until it is durable and returns its seq."""
+
+    __slots__ = ("_group", "_index")
+
+    def __init__(self, group: _Group, index: int) -> None:
+        self._group = group
+        self._index = index
+
+    def result(self, timeout: float | None = None) -> int:
+        """The event's sequence number once committed; raises if the commit failed."""
+        if not self._group.done.wait(timeout):
+            raise AuditError("audit append timed out", code="audit.timeout")
+        if self._group.error is not None:
+            raise AuditError(f"audit append failed: {self._group.error}") from self._group.error
+        return self._group.seqs[self._index]
+
+    def done(self) -> bool:
+        """True once the event's group was committed (or failed)."""
+        return self._group.done.is_set()
 
 
 class AuditWriter:
-    """Thread-safe front-end to :class:`AuditStore` with batching."""
+    """Thread-safe front-end to :class:`AuditStore` with group commit."""
 
     def __init__(self, store: AuditStore, *, batch_max: int = 2048) -> None:
         self._store = store
         self._batch_max = batch_max
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._open = _Group()
         self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._joining = False
         self._closed = False
 
-    def _ensure_thread(self) -> None:
-        with self._lock:
+    def submit(self, draft: EventDraft) -> Receipt:
+        """Queue an event; the receipt resolves to its seq once committed."""
+        # Encode here, in the caller's thread, to keep the writer's critical path short.
+        item = (draft.ts_us, draft.body())
+        with self._cond:
+            while self._joining:  # a stop is in progress: wait, then start afresh
+                self._cond.wait()
             if self._closed:
                 raise AuditError("audit writer is closed", code="audit.closed")
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="bastion-audit", daemon=True)
                 self._thread.start()
-
-    def submit(self, draft: EventDraft) -> Future[int]:
-        """Queue an event; the future resolves to its seq once committed."""
-        self._ensure_thread()
-        future: Future[int] = Future()
-        self._queue.put((draft, future))
-        return future
+            group = self._open
+            group.items.append(item)
+            if len(group.items) == 1:
+                self._cond.notify()
+            return Receipt(group, len(group.items) - 1)
 
     def append(self, draft: EventDraft, timeout: float | None = 60.0) -> int:
         """Append one event and wait until it is durable; return its seq."""
-        try:
-            return self.submit(draft).result(timeout=timeout)
-        except TimeoutError as exc:
-            raise AuditError("audit append timed out", code="audit.timeout") from exc
+        return self.submit(draft).result(timeout)
 
     def append_many(self, drafts: list[EventDraft]) -> list[int]:
         """Append several events and wait for all of them."""
-        futures = [self.submit(d) for d in drafts]
-        return [f.result() for f in futures]
+        receipts = [self.submit(d) for d in drafts]
+        return [r.result() for r in receipts]
 
     def flush(self) -> None:
         """Wait until everything submitted so far is committed."""
-        with self._lock:
-            if self._closed or self._thread is None:
-                # close() already drained the queue; nothing can be pending.
+        with self._cond:
+            group = self._open
+            if not group.items or self._thread is None:
                 return
-        future: Future[int] = Future()
-        self._queue.put((None, future))
-        future.result()
+        group.done.wait()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._open.items and not self._stopping:
+                    self._cond.wait()
+                if not self._open.items:
+                    return  # stopping, and nothing left to commit
+                group, self._open = self._open, _Group()
+            self._commit(group)
+
+    def _commit(self, group: _Group) -> None:
+        try:
+            for start in range(0, len(group.items), self._batch_max):
+                group.seqs += self._store.append_encoded(
+                    group.items[start : start + self._batch_max]
+                )
+        except BaseException as exc:  # every waiter must learn of the failure
+            group.error = exc
+        finally:
+            group.done.set()
+
+    def _stop_thread(self) -> None:
+        """Drain, then stop the thread. Called with ``self._cond`` held."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._stopping = True
+        self._joining = True
+        self._cond.notify_all()
+        self._cond.release()
+        try:
+            thread.join()
+        finally:
+            self._cond.acquire()
+            self._stopping = False
+            self._joining = False
+            self._cond.notify_all()
 
     @contextmanager
     def quiesced(self) -> Iterator[None]:
@@ -76,56 +147,16 @@ class AuditWriter:
         Lets a caller fork safely (a process with one thread); the next append starts
         the thread again.
         """
-        # Holding the lock while the thread drains makes new submits wait for it, so the
-        # stop marker cannot reach a second thread.
-        with self._lock:
-            thread, self._thread = self._thread, None
-            if thread is not None:
-                self._queue.put(_STOP)
-                thread.join()
+        with self._cond:
+            self._stop_thread()
         yield
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is _STOP:
-                return
-            batch = [item]
-            stop = False
-            while len(batch) < self._batch_max:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is _STOP:
-                    stop = True
-                    break
-                batch.append(nxt)
-            self._commit(batch)  # type: ignore[arg-type]
-            if stop:
-                return
-
-    def _commit(self, batch: list[tuple[EventDraft | None, Future[int]]]) -> None:
-        # A None draft is a flush marker: it resolves once the events before it commit.
-        drafts = [draft for draft, _ in batch if draft is not None]
-        try:
-            seqs = iter(self._store.append_batch(drafts))
-        except BaseException as exc:  # every waiter must learn of the failure
-            for _, future in batch:
-                future.set_exception(exc)
-            return
-        for draft, future in batch:
-            future.set_result(next(seqs) if draft is not None else 0)
 
     def close(self, *, checkpoint_ts_us: int | None = None) -> None:
         """Flush what is queued, stop the thread, and sign the head if asked."""
-        with self._lock:
+        with self._cond:
             if self._closed:
                 return
             self._closed = True
-            thread = self._thread
-        if thread is not None:
-            self._queue.put(_STOP)
-            thread.join()
+            self._stop_thread()
         if checkpoint_ts_us is not None:
             self._store.checkpoint(checkpoint_ts_us)

@@ -104,6 +104,8 @@ class AuditHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # Newest signed checkpoint, kept here so an append learns it in the same round trip.
+    checkpoint_seq: Mapped[int] = mapped_column(BigInteger)
 
 
 class AuditCheckpointRow(Base):

@@ -50,10 +50,11 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("checkpoint_seq", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     # The chain starts empty: head at seq 0 with the all-zero genesis hash.
-    op.bulk_insert(audit_head, [{"id": 1, "seq": 0, "hash": bytes(32)}])
+    op.bulk_insert(audit_head, [{"id": 1, "seq": 0, "hash": bytes(32), "checkpoint_seq": 0}])
     op.create_table(
         "roles",
         sa.Column("name", sa.String(length=64), nullable=False),
