@@ -22,8 +22,8 @@ from bastion.audit.store import AuditStore, iter_event_rows, verify_checkpoint_s
 from bastion.errors import AuditChainBroken, AuditError
 
 MAX_REPORTED = 100
-# Below this many events, starting worker processes costs more than it saves.
-PARALLEL_THRESHOLD = 250_000
+# Below this many events, forking workers costs more than it saves.
+PARALLEL_THRESHOLD = 50_000
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,6 @@ def _scan(
                         f"events {expected}..{seq - 1} are missing: deleted from the log",
                     )
                 )
-        stored = bytes(stored)
         if sha256(version + b"%d %d " % (seq, ts_us) + prev + body.encode()).digest() != stored:
             out.issue_count += 1
             if len(out.issues) < MAX_REPORTED:
@@ -113,11 +112,11 @@ def _scan(
                     )
                 )
         if seq in wanted:
-            out.seen[seq] = stored.hex()
+            out.seen[seq] = bytes(stored).hex()
         prev, expected = stored, seq + 1
     out.events = count
     out.last_seq = expected - 1
-    out.last_hash = prev
+    out.last_hash = bytes(prev)
     return out
 
 
