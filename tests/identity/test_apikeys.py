@@ -327,3 +327,12 @@ def test_a_key_row_repointed_at_another_principal_stops_working(env: Env) -> Non
         )
     with pytest.raises(AuthenticationFailed):
         apikeys.authenticate_api_key(env.ws, env.anon(), key.token)
+
+
+def test_no_key_for_a_disabled_principal(env: Env) -> None:
+    principals.add_principal(env.ws, env.admin, "oldbot", "service", service_account=True)
+    principals.disable_principal(env.ws, env.admin, "oldbot")
+    with pytest.raises(InvalidInput) as caught:
+        apikeys.create_key(env.ws, env.admin, "oldbot")
+    assert caught.value.code == "identity.principal_disabled"
+    assert apikeys.list_keys(env.ws, env.admin, "oldbot") == []

@@ -564,3 +564,13 @@ def test_role_changes_are_validated_and_need_role_write(env: Env) -> None:
     attempt(env, engineer, "model:deploy")
     with pytest.raises(PermissionDenied):
         attempt(env, engineer, "data:read")
+
+
+def test_revoking_a_grant_the_role_does_not_hold_is_an_error(env: Env) -> None:
+    from bastion.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as caught:
+        principals.change_role(env.ws, env.admin, "admin", grant=[], revoke=["user:create"])
+    assert caught.value.code == "identity.grant_not_held"
+    [role] = [r for r in principals.list_roles(env.ws, env.admin) if r.name == "admin"]
+    assert role.grants == ["*"]

@@ -106,6 +106,11 @@ def create_key(
         expires = now + ttl if ttl is not None else None
         with transaction(ws.sessions) as session:
             row_p = get_principal(session, principal)
+            if row_p.disabled:
+                raise InvalidInput(
+                    f"{principal} is disabled; a key for it could never be used",
+                    code="identity.principal_disabled",
+                )
             role = session.get(RoleRow, row_p.role)
             checked = _check_scopes(scopes or [], list(role.permissions) if role else [])
             session.add(
@@ -198,6 +203,7 @@ def rotate_key(
             overlap_end = now + overlap
             if old.expires_at is None or old.expires_at > overlap_end:
                 old.expires_at = overlap_end
+            overlap_end = old.expires_at
             old.rotated_to = token.prefix
             owner = session.get(PrincipalRow, old.principal_id)
             owner_name = owner.name if owner else "?"

@@ -265,6 +265,14 @@ def change_role(
             if row is None:
                 raise NotFound(f"no role named {role!r}", code="identity.role_not_found")
             before = list(row.permissions)
+            missing = [g for g in revoke if g not in before]
+            if missing:
+                # Revoking one permission from a '*' role would silently do nothing.
+                raise InvalidInput(
+                    f"role {role!r} does not hold {', '.join(missing)}",
+                    code="identity.grant_not_held",
+                    hint="Revoke grants exactly as 'bastion role list' shows them.",
+                )
             after = [g for g in before if g not in set(revoke)]
             for g in grant:  # one at a time, so a grant repeated in the request lands once
                 if g not in after:
