@@ -20,8 +20,9 @@ from sqlalchemy import func, update
 from bastion.audit import service as audit_service
 from bastion.audit.store import AuditQuery
 from bastion.bootstrap import initialize
-from bastion.config import Settings
+from bastion.config import Secret, Settings
 from bastion.context import ANONYMOUS, Context
+from bastion.crypto.keyring import generate_master_key
 from bastion.db.models import AuditEventRow
 from bastion.errors import AuditChainBroken, BastionError
 from bastion.identity import apikeys, credentials, principals, review, sessions
@@ -162,13 +163,26 @@ def _tour(console: Console, step: _Stepper, root: Path) -> int:
             markup=False,
         )
 
-    step("Verify the audit chain")
-    report = audit_service.verify(ws, auditor)
+    step("Reopen the workspace (its head was signed on close); verify the audit chain")
     ws.close()
     ws = open_workspace(settings)
-    report = audit_service.verify(ws, anon.as_(auditor.principal))
+    auditor = anon.as_(auditor.principal)
+    report = audit_service.verify(ws, auditor)
     console.print(f"  intact: {report.events} events, {report.checkpoints} signed checkpoint(s)")
+    lines = list(audit_service.export(ws, auditor, "ocsf", AuditQuery(action="auth.*")))
+    console.print(f"  {len(lines)} authentication events exported as OCSF class 3002 for the SIEM")
     ws.close()
+
+    step("A wrong master key opens nothing and changes nothing")
+    db_file = settings.bastion_dir / "bastion.db"
+    before = db_file.read_bytes()
+    _expect_denied(
+        console,
+        "opening the workspace with another master key",
+        lambda: open_workspace(settings.with_overrides(master_key=Secret(generate_master_key()))),
+    )
+    assert db_file.read_bytes() == before
+    console.print("  the database file is byte-for-byte unchanged")
 
     step("Tamper with a copy of the log and verify again")
     copy_dir = root / "tampered"

@@ -200,12 +200,8 @@ def test_reordered_events_are_named(env: Env) -> None:
     assert (b, "modified") in found
 
 
-def test_rewritten_history_is_caught_by_signed_checkpoint(env: Env) -> None:
-    """An attacker with write access re-hashes the whole chain after editing an event."""
-    first = _base(env)
-    store = env.ws.audit_store
-    signed = store.checkpoint(1_770_000_000_000_999)
-    assert signed is not None
+def _rewrite_history(env: Env, target: int, new_actor: str) -> None:
+    """What an attacker with database write access can do: edit, then re-hash it all."""
     with env.ws.engine.begin() as conn:
         rows = conn.execute(
             select(AuditEventRow.seq, AuditEventRow.ts_us, AuditEventRow.body).order_by(
@@ -214,13 +210,22 @@ def test_rewritten_history_is_caught_by_signed_checkpoint(env: Env) -> None:
         ).all()
         prev = GENESIS_HASH
         for seq, ts, body in rows:
-            if seq == first + 2:
-                body = body.replace('"actor":"user', '"actor":"nobody')
+            if seq == target:
+                body = body.replace('"actor":"user', f'"actor":"{new_actor}')
             prev = chain_hash(prev, seq, ts, body)
             conn.execute(
                 update(AuditEventRow).where(AuditEventRow.seq == seq).values(body=body, hash=prev)
             )
         conn.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1).values(hash=prev))
+
+
+def test_rewritten_history_is_caught_by_signed_checkpoint(env: Env) -> None:
+    """An attacker with write access re-hashes the whole chain after editing an event."""
+    first = _base(env)
+    store = env.ws.audit_store
+    signed = store.checkpoint(1_770_000_000_000_999)
+    assert signed is not None
+    _rewrite_history(env, first + 2, "nobody")
     found = _issues(env)
     assert (signed, "rewritten") in found
     assert all(kind != "modified" for _, kind in found)
@@ -304,20 +309,7 @@ def test_deleted_checkpoints_are_caught_by_the_anchor_file(env: Env) -> None:
     assert env.ws.audit_store.anchor_path.stat().st_mode & 0o777 == 0o600
     with env.ws.engine.begin() as conn:
         conn.execute(delete(AuditCheckpointRow))
-        rows = conn.execute(
-            select(AuditEventRow.seq, AuditEventRow.ts_us, AuditEventRow.body).order_by(
-                AuditEventRow.seq
-            )
-        ).all()
-        prev = GENESIS_HASH
-        for seq, ts, body in rows:
-            if seq == first + 1:
-                body = body.replace('"actor":"user', '"actor":"ghost')
-            prev = chain_hash(prev, seq, ts, body)
-            conn.execute(
-                update(AuditEventRow).where(AuditEventRow.seq == seq).values(body=body, hash=prev)
-            )
-        conn.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1).values(hash=prev))
+    _rewrite_history(env, first + 1, "ghost")
     assert (signed, "checkpoint_deleted") in _issues(env)
 
 
