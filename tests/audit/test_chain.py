@@ -344,3 +344,11 @@ def test_verification_ignores_events_appended_after_it_read_the_head(env: Env) -
     report = scan_log(s, s.signer.public_key, s.signer.key_id, workers=1)
     assert report.ok, report.issues
     assert report.last_seq == head_seq
+
+
+def test_raised_checkpoint_marker_in_the_head_is_caught(env: Env) -> None:
+    """Raising the head's checkpoint marker would stop all further checkpoints."""
+    _base(env)
+    with env.ws.engine.begin() as conn:
+        conn.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1).values(checkpoint_seq=10**9))
+    assert (10**9, "head_mismatch") in _issues(env)

@@ -131,3 +131,30 @@ def test_sigkill_during_appends_keeps_every_acknowledged_event(tmp_path: Path) -
         assert set(acknowledged) <= stored
     finally:
         ws.close()
+
+
+def test_flush_waits_for_the_group_being_committed(env: Env) -> None:
+    import threading as th
+
+    release = th.Event()
+    store = env.ws.audit_store
+    real = store.append_encoded
+
+    class Slow:
+        def append_encoded(self, items: list[tuple[int, str]]) -> list[int]:
+            release.wait(10)
+            return real(items)
+
+    writer = AuditWriter(Slow(), batch_max=8)  # type: ignore[arg-type]
+    receipt = writer.submit(_draft(1))
+    flushed = th.Event()
+    t = th.Thread(target=lambda: (writer.flush(), flushed.set()))
+    # Let the writer take the group into its commit before flushing.
+    while writer._committing is None:
+        th.Event().wait(0.001)
+    t.start()
+    assert not flushed.wait(0.2)
+    release.set()
+    t.join(10)
+    assert flushed.is_set() and receipt.done()
+    writer.close()

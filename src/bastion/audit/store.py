@@ -211,14 +211,15 @@ class AuditStore:
         if self._anchor_path is None:
             return
         line = (json.dumps(record, sort_keys=True) + "\n").encode("ascii")
-        fd = os.open(self._anchor_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            os.write(fd, line)
-            os.fsync(fd)
+            fd = os.open(self._anchor_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         except OSError as err:
             raise AuditError(f"could not write the checkpoint anchor: {err}") from err
-        finally:
-            os.close(fd)
 
     def anchors(self) -> list[dict[str, Any]]:
         """Checkpoints recorded in the local anchor file (empty if there is none)."""
@@ -260,6 +261,12 @@ class AuditStore:
         with read_connection(self._engine) as conn:
             row = conn.execute(select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)).one_or_none()
         return (int(row.seq), bytes(row.hash)) if row else (0, GENESIS_HASH)
+
+    def head_checkpoint_seq(self) -> int:
+        """The newest checkpoint as the head row records it (a cache verification checks)."""
+        with read_connection(self._engine) as conn:
+            value = conn.execute(select(HEAD.c.checkpoint_seq).where(HEAD.c.id == 1)).scalar()
+        return int(value or 0)
 
     def iter_rows(self, start: int = 1, stop: int | None = None) -> Iterator[Sequence[Any]]:
         """``(seq, ts_us, body, hash)`` for every event in ``[start, stop]``, in order."""

@@ -285,6 +285,18 @@ def scan_log(
                     f"signed checkpoint names event {seq}, beyond the log's end "
                     f"(event {current_head}): the tail was deleted",
                 )
+    # The head caches the newest checkpoint; raising it would silently stop checkpoints.
+    recorded = store.head_checkpoint_seq()
+    if recorded > max((cp.seq for cp in every_checkpoint), default=0):
+        # Re-read: a checkpoint may have been signed while we were walking.
+        newest = max((cp.seq for cp in store.checkpoints()), default=0)
+        if recorded > newest:
+            report.add(
+                recorded,
+                "head_mismatch",
+                f"the head records a checkpoint at event {recorded}, but the newest "
+                f"signed checkpoint is at event {newest}: checkpoints would stop",
+            )
     _check_anchors(report, anchors, checkpoints, seen, head_seq, public_key, key_id)
     return report
 

@@ -62,6 +62,7 @@ class AuditWriter:
         self._batch_max = batch_max
         self._cond = threading.Condition()
         self._open = _Group()
+        self._committing: _Group | None = None
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._joining = False
@@ -97,10 +98,11 @@ class AuditWriter:
     def flush(self) -> None:
         """Wait until everything submitted so far is committed."""
         with self._cond:
-            group = self._open
-            if not group.items or self._thread is None:
+            groups = [g for g in (self._committing, self._open) if g is not None and g.items]
+            if self._thread is None:
                 return
-        group.done.wait()
+        for group in groups:
+            group.done.wait()
 
     def _run(self) -> None:
         while True:
@@ -110,6 +112,7 @@ class AuditWriter:
                 if not self._open.items:
                     return  # stopping, and nothing left to commit
                 group, self._open = self._open, _Group()
+                self._committing = group
             self._commit(group)
 
     def _commit(self, group: _Group) -> None:
