@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -48,8 +47,3 @@ def to_micros(moment: datetime) -> int:
 def from_micros(micros: int) -> datetime:
     """Inverse of :func:`to_micros`."""
     return datetime.fromtimestamp(micros / 1_000_000, UTC)
-
-
-def monotonic() -> float:
-    """Monotonic seconds, for measuring durations."""
-    return time.monotonic()

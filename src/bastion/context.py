@@ -39,11 +39,6 @@ class Principal:
     scopes: tuple[str, ...] = ()
     credential_id: str | None = None
 
-    @property
-    def label(self) -> str:
-        """Actor name as written to the audit log."""
-        return self.name
-
 
 ANONYMOUS = Principal(
     id=None, name="anonymous", kind=PrincipalKind.USER, role="", auth=AuthMethod.NONE

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -118,8 +117,3 @@ class AuditCheckpointRow(Base):
     ts_us: Mapped[int] = mapped_column(BigInteger)
     key_id: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(128))
-
-
-def row_dict(row: Any) -> dict[str, Any]:
-    """Columns of an ORM row as a dict (for rendering)."""
-    return {c.key: getattr(row, c.key) for c in row.__table__.columns}

@@ -13,7 +13,7 @@ from bastion.db.engine import transaction
 from bastion.db.models import ApiKeyRow, PrincipalRow, RoleRow
 from bastion.errors import AuthenticationFailed, InvalidInput, NotFound
 from bastion.identity import credentials
-from bastion.identity.policy import any_covers, validate_grant
+from bastion.identity.policy import validate_grant
 from bastion.identity.principals import get_principal
 from bastion.operation import operation
 from bastion.workspace import Workspace
@@ -261,8 +261,3 @@ def authenticate_api_key(ws: Workspace, ctx: Context, presented: str) -> Princip
                 scopes=tuple(row.scopes),
                 credential_id=row.prefix,
             )
-
-
-def key_allows(info: ApiKeyInfo, permission: str, resource: str = "") -> bool:
-    """Whether a key's scopes (if any) allow a request; used by access review."""
-    return not info.scopes or any_covers(info.scopes, permission, resource)
