@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 
 from sqlalchemy import Engine, inspect
@@ -59,11 +58,6 @@ class Workspace:
     audit_store: AuditStore
     audit: AuditWriter
     clock: Clock
-
-    @property
-    def blob_dir(self) -> Path:
-        """Where encrypted objects live."""
-        return self.settings.bastion_dir / BLOB_DIRNAME
 
     def close(self) -> None:
         """Flush the audit writer, sign the chain head, release the database."""

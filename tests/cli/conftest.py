@@ -111,6 +111,21 @@ def otp(totp_secret: str, at: float | None = None) -> str:
     return credentials.totp_code(totp_seed(totp_secret), time.time() if at is None else at)
 
 
+def refused_login(cli: Cli, user: str, password: str, code: str) -> Result:
+    """``bastion login`` that must fail with the one generic ``auth.failed`` (exit 5)."""
+    return cli.fails(
+        5,
+        "auth.failed",
+        "login",
+        "--user",
+        user,
+        "--password-stdin",
+        "--otp",
+        code,
+        stdin=password + "\n",
+    )
+
+
 def login(cli: Cli, user: str, password: str, totp_secret: str, *, at: float | None = None) -> str:
     """``bastion login`` with the password on stdin; returns the session token."""
     result = cli.ok(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.cli.conftest import Admin, Cli, login, otp
+from tests.cli.conftest import Admin, Cli, login, otp, refused_login
 
 
 def test_without_credentials_commands_fail_with_auth_failed(cli: Cli) -> None:
@@ -96,15 +96,5 @@ def test_totp_code_cannot_be_replayed(cli: Cli, admin: Admin) -> None:
     code = otp(admin.totp_secret)
     token = login(cli, "admin", admin.password, admin.totp_secret)
     assert token != admin.token
-    result = cli.fails(
-        5,
-        "auth.failed",
-        "login",
-        "--user",
-        "admin",
-        "--password-stdin",
-        "--otp",
-        code,
-        stdin=admin.password + "\n",
-    )
+    result = refused_login(cli, "admin", admin.password, code)
     assert "each code works once" in result.err

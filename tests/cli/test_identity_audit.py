@@ -8,7 +8,7 @@ import os
 import stat
 from pathlib import Path
 
-from tests.cli.conftest import Admin, Cli
+from tests.cli.conftest import Admin, Cli, refused_login
 
 
 def test_login_prints_token_and_stores_private_session(cli: Cli, admin: Admin) -> None:
@@ -24,17 +24,7 @@ def test_login_prints_token_and_stores_private_session(cli: Cli, admin: Admin) -
 
 def test_login_refuses_password_on_command_line_and_bad_otp(cli: Cli, admin: Admin) -> None:
     cli.fails(2, "input.password_stdin_required", "login", "--user", "admin", "--otp", "123456")
-    result = cli.fails(
-        5,
-        "auth.failed",
-        "login",
-        "--user",
-        "admin",
-        "--password-stdin",
-        "--otp",
-        "000000",
-        stdin="wrong-password\n",
-    )
+    result = refused_login(cli, "admin", "wrong-password", "000000")
     assert "invalid credentials" in result.err
 
 
