@@ -63,6 +63,14 @@ class Settings:
     audit_checkpoint_every: int = 1024
     audit_batch_max: int = 2048
     state_dir: Path = field(default_factory=lambda: Path.home() / ".local" / "state" / "bastion")
+    # vault: where KEKs live, which algorithm new KEK versions use, how objects are sealed
+    key_provider: str = "local"
+    kek_algorithm: str = "aes-256-gcm"
+    vault_cipher: str = "aes-256-gcm"
+    vault_chunk_size: int = 1 << 20
+    pkcs11_module: str | None = None
+    pkcs11_token: str | None = None
+    pkcs11_pin: Secret | None = None
 
     @property
     def bastion_dir(self) -> Path:
@@ -136,6 +144,8 @@ def load_settings(
     db_cfg = file_cfg.get("database", {})
     session_cfg = file_cfg.get("session", {})
     audit_cfg = file_cfg.get("audit", {})
+    vault_cfg = file_cfg.get("vault", {})
+    pkcs11_cfg = file_cfg.get("pkcs11", {})
 
     state_dir_raw = env.get("BASTION_STATE_DIR") or env.get("XDG_STATE_HOME")
     if env.get("BASTION_STATE_DIR"):
@@ -163,4 +173,11 @@ def load_settings(
         ),
         audit_batch_max=_int("audit batch_max", audit_cfg.get("batch_max", 2048)),
         state_dir=state_dir,
+        key_provider=str(env.get("BASTION_KEY_PROVIDER") or vault_cfg.get("key_provider", "local")),
+        kek_algorithm=str(vault_cfg.get("kek_algorithm", "aes-256-gcm")),
+        vault_cipher=str(vault_cfg.get("cipher", "aes-256-gcm")),
+        vault_chunk_size=_int("vault chunk_size", vault_cfg.get("chunk_size", 1 << 20)),
+        pkcs11_module=env.get("BASTION_PKCS11_MODULE") or pkcs11_cfg.get("module") or None,
+        pkcs11_token=env.get("BASTION_PKCS11_TOKEN") or pkcs11_cfg.get("token_label") or None,
+        pkcs11_pin=_secret(env.get("BASTION_PKCS11_PIN")),
     )

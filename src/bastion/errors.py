@@ -18,6 +18,9 @@ The tree::
     +-- StorageError                  db.*                     exit 9  HTTP 503
     +-- AuditError                    audit.*                  exit 10 HTTP 500
         +-- AuditChainBroken          audit.tampered
+    +-- EncryptedObjectError          vault.*                  exit 11 HTTP 500
+        vault.tampered, vault.truncated, vault.wrong_key, vault.unknown_algorithm,
+        vault.corrupt: an encrypted object that cannot be trusted; never partial output
 
 The CLI catches ``BastionError`` in exactly one place (``bastion.cli.main``) and the
 gateway in one place too; both render ``code``, ``message`` and ``hint``.
@@ -154,3 +157,15 @@ class AuditChainBroken(AuditError):
 
     code = "audit.tampered"
     hint = "Treat this as a security incident: preserve the database and investigate."
+
+
+class EncryptedObjectError(BastionError):
+    """An encrypted object is damaged, truncated, foreign or in an unknown format.
+
+    The code says which (``vault.tampered``, ``vault.truncated``, ``vault.wrong_key``,
+    ``vault.unknown_algorithm``, ``vault.corrupt``); no plaintext is ever released.
+    """
+
+    code = "vault.tampered"
+    exit_code = 11
+    hint = "The stored object failed authentication; restore it from a backup and investigate."

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 
 from sqlalchemy import Engine, inspect
@@ -25,6 +26,7 @@ from bastion.clock import Clock, SystemClock, to_micros
 from bastion.config import CONFIG_FILENAME, Secret, Settings
 from bastion.crypto.files import write_private_atomic
 from bastion.crypto.keyring import Keyring, MasterSecret, generate_master_key
+from bastion.crypto.providers import KeyProvider, make_provider
 from bastion.db.engine import create_engine_for, schema_is_current, session_factory, upgrade_schema
 from bastion.errors import WorkspaceError
 
@@ -44,6 +46,16 @@ ttl_seconds = 3600
 [audit]
 checkpoint_every = 1024
 batch_max = 2048
+
+[vault]
+key_provider = "local"          # or "pkcs11" (see [pkcs11]); BASTION_KEY_PROVIDER overrides
+kek_algorithm = "aes-256-gcm"   # or "x25519-mlkem768" (hybrid post-quantum) for new versions
+cipher = "aes-256-gcm"          # or "chacha20-poly1305"
+chunk_size = 1048576
+
+# [pkcs11]
+# module = "/usr/lib/softhsm/libsofthsm2.so"   # BASTION_PKCS11_MODULE
+# token_label = "bastion"                      # BASTION_PKCS11_TOKEN; PIN: BASTION_PKCS11_PIN
 """
 
 
@@ -58,13 +70,32 @@ class Workspace:
     audit_store: AuditStore
     audit: AuditWriter
     clock: Clock
+    _key_provider: KeyProvider | None = field(default=None, repr=False)
+
+    @property
+    def blob_dir(self) -> Path:
+        """Where the vault's encrypted objects are stored."""
+        return self.settings.bastion_dir / BLOB_DIRNAME
+
+    @property
+    def key_provider(self) -> KeyProvider:
+        """The configured KeyProvider, opened on first use (an HSM session is not free)."""
+        if self._key_provider is None:
+            self._key_provider = make_provider(self.settings, self.keyring)
+        return self._key_provider
+
+    def use_key_provider(self, provider: KeyProvider) -> None:
+        """Replace the provider (tests wrap the real one to interrupt a rotation)."""
+        self._key_provider = provider
 
     def close(self) -> None:
-        """Flush the audit writer, sign the chain head, release the database."""
+        """Flush the audit writer, sign the chain head, release the database and provider."""
         try:
             self.audit.close(checkpoint_ts_us=to_micros(self.clock.now()))
         finally:
             self.engine.dispose()
+            if self._key_provider is not None:
+                self._key_provider.close()
 
     def __enter__(self) -> Workspace:
         return self

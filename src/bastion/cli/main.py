@@ -12,7 +12,9 @@ from bastion.cli import output
 from bastion.cli.audit_cmds import audit_app
 from bastion.cli.demo import demo
 from bastion.cli.identity_cmds import access_app, key_app, role_app, user_app
+from bastion.cli.keyring_cmds import keyring_app
 from bastion.cli.runtime import STATE
+from bastion.cli.vault_cmds import data_app, model_app
 from bastion.cli.workspace_cmds import init, login, logout, mfa_app
 from bastion.errors import BastionError
 
@@ -51,6 +53,9 @@ app.add_typer(key_app, name="key")
 app.add_typer(mfa_app, name="mfa")
 app.add_typer(access_app, name="access")
 app.add_typer(audit_app, name="audit")
+app.add_typer(keyring_app, name="keyring")
+app.add_typer(data_app, name="data")
+app.add_typer(model_app, name="model")
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -16,10 +16,14 @@ editing KDF parameters is detected like any other tampering. A wrong secret rais
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import hashlib
 import hmac
 import json
+import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +47,8 @@ ARGON2_LANES = 4
 AUDIT_SIGNING = "audit-signing"
 SECRETS_KEY = "secrets"
 API_KEY_PEPPER = "api-key-pepper"
+# Key-encryption keys of the vault's local key provider, by version number (as a string).
+VAULT_KEKS = "vault-keks"
 
 
 def _b64e(data: bytes) -> str:
@@ -233,6 +239,33 @@ class Keyring:
         keys = json.loads(plaintext)
         return cls(path, header, kek, keys)
 
+    def _reload_locked(self) -> None:
+        # Another process (a rotation elsewhere) may have changed the file since we opened it.
+        document = json.loads(self._path.read_text(encoding="utf-8"))
+        header = {k: document.get(k) for k in ("format", "version", "kdf", "aead")}
+        if header != self._header:
+            raise KeyringError("the keyring file was replaced", code="keyring.changed")
+        try:
+            self._keys = json.loads(open_(self._kek, _b64d(str(document["sealed"])), _aad(header)))
+        except (DecryptionFailed, KeyError, ValueError) as exc:
+            raise KeyringError(f"{self._path} is damaged", code="keyring.corrupt") from exc
+
+    def _update(self, mutate: Callable[[dict[str, Any]], None]) -> None:
+        """Read-modify-write under an exclusive lock, so concurrent rotations never lose keys."""
+        lock_path = self._path.with_name(self._path.name + ".lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._reload_locked()
+            keys = json.loads(json.dumps(self._keys))
+            mutate(keys)
+            self._keys = keys
+            self._save()
+        finally:
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
     def _save(self) -> None:
         plaintext = json.dumps(self._keys, sort_keys=True).encode()
         document = dict(self._header)
@@ -272,3 +305,46 @@ class Keyring:
         """HMAC-SHA256 with the credential pepper, hex: how API keys and sessions are stored."""
         pepper = _b64d(self._entry(API_KEY_PEPPER)["key"])
         return hmac.new(pepper, data, hashlib.sha256).hexdigest()
+
+    # -- vault key-encryption keys (local key provider) ----------------------------
+
+    def vault_kek(self, version: int) -> dict[str, Any] | None:
+        """The stored KEK entry for ``version``, or None when it was never made or destroyed."""
+        entry = self._keys.get(VAULT_KEKS, {}).get(str(version))
+        if entry is None:
+            # Made by another process after we opened the file (e.g. a rotation).
+            lock_path = self._path.with_name(self._path.name + ".lock")
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH)
+                self._reload_locked()
+            finally:
+                os.close(fd)
+            entry = self._keys.get(VAULT_KEKS, {}).get(str(version))
+        return dict(entry) if entry is not None else None
+
+    def store_vault_kek(self, version: int, entry: dict[str, Any]) -> None:
+        """Seal a new KEK version into the keyring (replacing an orphan of a crashed run)."""
+
+        def mutate(keys: dict[str, Any]) -> None:
+            keys.setdefault(VAULT_KEKS, {})[str(version)] = entry
+
+        self._update(mutate)
+
+    def destroy_vault_kek(self, version: int) -> None:
+        """Erase a KEK version from the keyring file for good."""
+
+        def mutate(keys: dict[str, Any]) -> None:
+            keys.get(VAULT_KEKS, {}).pop(str(version), None)
+
+        self._update(mutate)
+
+
+def encode_key(raw: bytes) -> str:
+    """Key bytes as stored in the keyring (base64url, no padding)."""
+    return _b64e(raw)
+
+
+def decode_key(text: str) -> bytes:
+    """Inverse of :func:`encode_key`."""
+    return _b64d(text)

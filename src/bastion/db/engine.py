@@ -53,6 +53,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted rows (a crypto-shredded data key) are overwritten, not left in free pages.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 
@@ -64,6 +66,26 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN")
         else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def truncate_sqlite_wal(engine: Engine) -> bool:
+    """Fold SQLite's write-ahead log into the database file and empty it.
+
+    After a secret is deleted (a crypto-shredded data key), ``secure_delete`` has zeroed
+    it in the database pages, but older copies of those pages can sit in the WAL until
+    a checkpoint. Returns False when a reader kept the checkpoint from completing, and
+    True (also for PostgreSQL, where this does not apply) otherwise.
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        busy, _log, _done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        cursor.close()
+        return not busy
+    finally:
+        raw.close()
 
 
 @contextmanager

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bastion.db.types import UTCDateTime
@@ -117,3 +127,64 @@ class AuditCheckpointRow(Base):
     ts_us: Mapped[int] = mapped_column(BigInteger)
     key_id: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(128))
+
+
+class KekVersionRow(Base):
+    """A version of a key-encryption key: its lifecycle state. The material is in the provider.
+
+    States: ``active`` (wraps new data keys; one per provider), ``enabled`` (unwraps only,
+    until a rotation has moved every data key off it), ``retired`` (no longer used),
+    ``destroyed`` (material erased from the provider).
+    """
+
+    __tablename__ = "kek_versions"
+    __table_args__ = (UniqueConstraint("provider", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    algorithm: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(128))
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class DataKeyRow(Base):
+    """One object's data key, wrapped under a KEK version. NULL ``wrapped`` = shredded."""
+
+    __tablename__ = "data_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    kek_version: Mapped[int] = mapped_column(Integer, index=True)
+    wrap_algorithm: Mapped[str] = mapped_column(String(32))
+    wrapped: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    shredded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class VaultObjectRow(Base):
+    """One version of a stored dataset or model: metadata of an encrypted blob."""
+
+    __tablename__ = "vault_objects"
+    __table_args__ = (UniqueConstraint("kind", "name", "version"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    classification: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    cipher: Mapped[str] = mapped_column(String(32))
+    data_key_id: Mapped[str] = mapped_column(ForeignKey("data_keys.id"), index=True)
+    source_name: Mapped[str] = mapped_column(String(255), default="")
+    # For models: the dataset version it was trained on ({"name", "version", "sha256"}).
+    lineage: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    shredded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    shredded_by: Mapped[str | None] = mapped_column(String(128), nullable=True)

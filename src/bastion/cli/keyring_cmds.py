@@ -1,0 +1,101 @@
+"""``bastion keyring``: key-encryption-key versions (not API keys: see ``bastion key``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from bastion.cli import output
+from bastion.cli.runtime import acting
+from bastion.vault import keys
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+keyring_app = typer.Typer(
+    help="Key-encryption keys of the vault: list, rotate, retire.", no_args_is_help=True
+)
+
+
+@keyring_app.command("list")
+def keyring_list(as_json: JsonFlag = False) -> None:
+    """KEK versions, their state and how many data keys each still wraps."""
+    with acting() as (ws, ctx):
+        versions = keys.list_versions(ws, ctx)
+    if as_json:
+        output.print_json(versions)
+        return
+    output.print_table(
+        "Key-encryption keys",
+        [
+            "provider",
+            "version",
+            "algorithm",
+            "state",
+            "data keys",
+            "created",
+            "by",
+            "retired",
+            "destroyed",
+        ],
+        [
+            (
+                v.provider,
+                v.version,
+                v.algorithm,
+                v.state,
+                v.data_keys,
+                v.created_at,
+                v.created_by,
+                v.retired_at,
+                v.destroyed_at,
+            )
+            for v in versions
+        ],
+    )
+
+
+@keyring_app.command("rotate")
+def keyring_rotate(
+    algorithm: Annotated[
+        str | None,
+        typer.Option("--algorithm", help="aes-256-gcm or x25519-mlkem768 (hybrid post-quantum)."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Finish an interrupted rotation; no new version.")
+    ] = False,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Data keys per commit.")] = (
+        keys.DEFAULT_BATCH
+    ),
+    as_json: JsonFlag = False,
+) -> None:
+    """Make a new KEK version and re-wrap every data key under it (data is not re-encrypted)."""
+    with acting() as (ws, ctx):
+        if resume:
+            result = keys.resume_rotation(ws, ctx, batch_size=batch_size)
+        else:
+            result = keys.rotate(ws, ctx, algorithm=algorithm, batch_size=batch_size)
+    if as_json:
+        output.print_json(result)
+        return
+    output.say(
+        f"Active KEK: {result.provider} v{result.version} ({result.algorithm}); "
+        f"re-wrapped {result.rewrapped} data key(s)."
+    )
+
+
+@keyring_app.command("retire")
+def keyring_retire(
+    version: int,
+    destroy: Annotated[
+        bool, typer.Option("--destroy", help="Also erase the key material for good.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Retire a KEK version no data key uses any more (optionally destroying it)."""
+    with acting() as (ws, ctx):
+        info = keys.retire(ws, ctx, version, destroy=destroy)
+    if as_json:
+        output.print_json(info)
+        return
+    output.say(f"KEK {info.provider} v{info.version} is now {info.state}.")

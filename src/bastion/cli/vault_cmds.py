@@ -1,0 +1,210 @@
+"""``bastion data`` and ``bastion model``: the encrypted vault."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bastion.cli import output
+from bastion.cli.runtime import acting
+from bastion.vault import objects
+from bastion.vault.objects import Kind, ObjectInfo
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+Classification = Annotated[
+    str | None,
+    typer.Option(
+        "--classification",
+        help="public, internal, confidential or restricted (default confidential).",
+    ),
+]
+Version = Annotated[int | None, typer.Option("--version", help="Version (default: latest).")]
+Out = Annotated[Path, typer.Option("-o", "--output", help="Where to write the plaintext.")]
+Force = Annotated[bool, typer.Option("--force", help="Replace an existing output file.")]
+AllVersions = Annotated[bool, typer.Option("--all", help="Every version, shredded included.")]
+
+data_app = typer.Typer(help="Datasets in the encrypted vault.", no_args_is_help=True)
+model_app = typer.Typer(help="Model files in the encrypted vault.", no_args_is_help=True)
+
+
+def _show_added(item: ObjectInfo, as_json: bool) -> None:
+    if as_json:
+        output.print_json(item)
+        return
+    output.say(
+        f"Stored {item.kind} {item.name}@{item.version}: {item.size} bytes, "
+        f"sha256 {item.sha256}, {item.classification}, {item.cipher} under {item.kek}."
+    )
+
+
+def _show_list(title: str, items: list[ObjectInfo], as_json: bool) -> None:
+    if as_json:
+        output.print_json(items)
+        return
+    output.print_table(
+        title,
+        ["name", "version", "size", "classification", "owner", "created", "state", "sha256"],
+        [
+            (
+                i.name,
+                i.version,
+                i.size,
+                i.classification,
+                i.owner,
+                i.created_at,
+                i.state,
+                i.sha256[:16],
+            )
+            for i in items
+        ],
+    )
+
+
+def _show_info(items: list[ObjectInfo], as_json: bool) -> None:
+    if as_json:
+        output.print_json(items)
+        return
+    output.print_table(
+        f"{items[0].kind} {items[0].name}",
+        [
+            "version",
+            "size",
+            "sha256",
+            "class",
+            "owner",
+            "created",
+            "cipher",
+            "key",
+            "lineage",
+            "state",
+        ],
+        [
+            (
+                i.version,
+                i.size,
+                i.sha256,
+                i.classification,
+                i.owner,
+                i.created_at,
+                i.cipher,
+                i.kek,
+                f"{i.lineage['dataset']}@{i.lineage['version']}" if i.lineage else None,
+                i.state if i.shredded_at is None else f"shredded {output.fmt(i.shredded_at)}",
+            )
+            for i in items
+        ],
+    )
+
+
+@data_app.command("add")
+def data_add(
+    path: Path,
+    name: Annotated[str, typer.Option("--name", help="Dataset name.")],
+    classification: Classification = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Encrypt a file into the vault as the next version of a dataset."""
+    with acting() as (ws, ctx):
+        item = objects.add(ws, ctx, Kind.DATASET, path, name, classification=classification)
+    _show_added(item, as_json)
+
+
+@data_app.command("get")
+def data_get(
+    name: str, out: Out, version: Version = None, force: Force = False, as_json: JsonFlag = False
+) -> None:
+    """Decrypt a dataset version to a file (written only once fully verified)."""
+    with acting() as (ws, ctx):
+        item = objects.get(ws, ctx, Kind.DATASET, name, out, version=version, overwrite=force)
+    if as_json:
+        output.print_json(item)
+        return
+    output.say(f"Wrote {item.name}@{item.version} to {out} ({item.size} bytes, sha256 verified).")
+
+
+@data_app.command("list")
+def data_list(all_versions: AllVersions = False, as_json: JsonFlag = False) -> None:
+    """List datasets (latest live version of each)."""
+    with acting() as (ws, ctx):
+        items = objects.list_objects(ws, ctx, Kind.DATASET, all_versions=all_versions)
+    _show_list("Datasets", items, as_json)
+
+
+@data_app.command("info")
+def data_info(name: str, as_json: JsonFlag = False) -> None:
+    """Every version of a dataset: digest, classification, key, state."""
+    with acting() as (ws, ctx):
+        items = objects.info(ws, ctx, Kind.DATASET, name)
+    _show_info(items, as_json)
+
+
+@data_app.command("rm")
+def data_rm(
+    name: str,
+    version: Annotated[int | None, typer.Option("--version", help="Only this version.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Crypto-shred a dataset (or one version): its data keys are destroyed for good."""
+    if not yes:
+        which = f"{name}@{version}" if version else f"every version of {name}"
+        typer.confirm(f"Crypto-shred {which}? This cannot be undone", abort=True)
+    with acting() as (ws, ctx):
+        result = objects.remove(ws, ctx, Kind.DATASET, name, version=version)
+    if as_json:
+        output.print_json(result)
+        return
+    output.say(
+        f"Shredded {result.name} version(s) {', '.join(map(str, result.versions))} "
+        f"({result.bytes} bytes): their data keys are destroyed."
+    )
+
+
+@model_app.command("add")
+def model_add(
+    path: Path,
+    name: Annotated[str, typer.Option("--name", help="Model name.")],
+    trained_on: Annotated[
+        str | None,
+        typer.Option("--trained-on", help="Dataset it was trained on: NAME or NAME@VERSION."),
+    ] = None,
+    classification: Classification = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Encrypt a model file into the vault, recording its training dataset."""
+    with acting() as (ws, ctx):
+        item = objects.add(
+            ws, ctx, Kind.MODEL, path, name, classification=classification, trained_on=trained_on
+        )
+    _show_added(item, as_json)
+
+
+@model_app.command("get")
+def model_get(
+    name: str, out: Out, version: Version = None, force: Force = False, as_json: JsonFlag = False
+) -> None:
+    """Decrypt a model version to a file (written only once fully verified)."""
+    with acting() as (ws, ctx):
+        item = objects.get(ws, ctx, Kind.MODEL, name, out, version=version, overwrite=force)
+    if as_json:
+        output.print_json(item)
+        return
+    output.say(f"Wrote {item.name}@{item.version} to {out} ({item.size} bytes, sha256 verified).")
+
+
+@model_app.command("list")
+def model_list(all_versions: AllVersions = False, as_json: JsonFlag = False) -> None:
+    """List models (latest live version of each)."""
+    with acting() as (ws, ctx):
+        items = objects.list_objects(ws, ctx, Kind.MODEL, all_versions=all_versions)
+    _show_list("Models", items, as_json)
+
+
+@model_app.command("info")
+def model_info(name: str, as_json: JsonFlag = False) -> None:
+    """Every version of a model, with lineage."""
+    with acting() as (ws, ctx):
+        items = objects.info(ws, ctx, Kind.MODEL, name)
+    _show_info(items, as_json)

@@ -1,0 +1,343 @@
+"""The streaming encrypted-object format (``BSTM`` version 1), documented in
+docs/formats/encrypted-object.md.
+
+An object is a 72-byte header followed by authenticated chunks. Every chunk is sealed
+with the object's own data key under a nonce made of a random per-object prefix, the
+chunk counter and a final-chunk flag, with the whole header as associated data. So a
+flipped bit, a dropped, swapped or repeated chunk, a truncation, data appended after the
+final chunk, or a chunk spliced in from another object all fail authentication.
+
+Memory is bounded by two chunk buffers, reused for the whole stream (a fresh allocation
+per chunk costs a factor of ten in throughput). The plaintext SHA-256 is computed in the
+same pass, never in a second read.
+
+Decryption releases plaintext chunk by chunk, each one authenticated before it is
+written; callers that must not expose a prefix of a damaged object (``vault.get``) write
+to a temporary file and publish it only when :func:`decrypt_stream` returned.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import io
+import secrets
+import struct
+from dataclasses import dataclass
+from typing import IO, Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+
+from bastion.errors import EncryptedObjectError, InvalidInput
+
+MAGIC = b"BSTM"
+VERSION = 1
+HEADER_LEN = 72
+TAG_LEN = 16
+KEY_LEN = 32
+KEY_ID_LEN = 16
+PREFIX_LEN = 7
+MIN_CHUNK_LOG2 = 12  # 4 KiB
+MAX_CHUNK_LOG2 = 26  # 64 MiB: bounds the memory a hostile header can make us allocate
+DEFAULT_CHUNK_LOG2 = 20  # 1 MiB
+MAX_CHUNKS = 2**32  # the counter is 32 bits
+
+# Header layout: magic, version, cipher, chunk_log2, reserved, nonce prefix, reserved,
+# plaintext length, key id, key check, header MAC.
+_HEAD = struct.Struct(">4sBBBB7sBQ16s16s")
+_MAC_OFFSET = _HEAD.size  # 56
+assert _MAC_OFFSET + 16 == HEADER_LEN
+
+
+class Cipher(enum.IntEnum):
+    """AEAD algorithm identifiers as stored in the header (crypto agility)."""
+
+    AES_256_GCM = 1
+    CHACHA20_POLY1305 = 2
+
+    @property
+    def label(self) -> str:
+        """Name used in configuration and metadata."""
+        return _LABELS[self]
+
+    @classmethod
+    def from_label(cls, label: str) -> Cipher:
+        """Parse ``aes-256-gcm`` or ``chacha20-poly1305``."""
+        for cipher, name in _LABELS.items():
+            if name == label:
+                return cipher
+        raise InvalidInput(
+            f"unknown cipher {label!r}",
+            code="vault.unknown_algorithm",
+            hint="Use aes-256-gcm or chacha20-poly1305.",
+        )
+
+
+_LABELS = {Cipher.AES_256_GCM: "aes-256-gcm", Cipher.CHACHA20_POLY1305: "chacha20-poly1305"}
+
+
+class _Aead(Protocol):
+    def encrypt_into(
+        self, nonce: bytes, data: memoryview, associated_data: bytes, buf: memoryview
+    ) -> int: ...
+
+    def decrypt_into(
+        self, nonce: bytes, data: memoryview, associated_data: bytes, buf: memoryview
+    ) -> int: ...
+
+
+def _aead(cipher: Cipher, key: bytes) -> _Aead:
+    if cipher is Cipher.AES_256_GCM:
+        return AESGCM(key)
+    return ChaCha20Poly1305(key)
+
+
+@dataclass(frozen=True)
+class StreamHeader:
+    """The parsed, not yet authenticated, header of an encrypted object."""
+
+    cipher: Cipher
+    chunk_size: int
+    nonce_prefix: bytes
+    plaintext_length: int
+    key_id: bytes
+
+    @property
+    def chunk_count(self) -> int:
+        """Number of chunks; an empty object still has one (empty, final) chunk."""
+        return max(1, -(-self.plaintext_length // self.chunk_size))
+
+    @property
+    def ciphertext_length(self) -> int:
+        """Exact size of the whole encrypted object in bytes."""
+        return HEADER_LEN + self.plaintext_length + TAG_LEN * self.chunk_count
+
+
+@dataclass(frozen=True)
+class StreamResult:
+    """What one pass over a stream produced."""
+
+    plaintext_length: int
+    ciphertext_length: int
+    sha256: str
+
+
+def _err(code: str, message: str) -> EncryptedObjectError:
+    return EncryptedObjectError(message, code=code)
+
+
+def _key_check(key: bytes) -> bytes:
+    # Commits the header to the key: a wrong key is told apart from tampering, and the
+    # AEAD's lack of key commitment cannot be used to make one object open two ways.
+    return hmac.new(key, b"bastion-stream/key-check", hashlib.sha256).digest()[:16]
+
+
+def _header_mac(key: bytes, head: bytes) -> bytes:
+    return hmac.new(key, b"bastion-stream/header\x00" + head, hashlib.sha256).digest()[:16]
+
+
+def _chunk_log2(chunk_size: int) -> int:
+    log2 = chunk_size.bit_length() - 1
+    if chunk_size != 1 << log2 or not MIN_CHUNK_LOG2 <= log2 <= MAX_CHUNK_LOG2:
+        raise InvalidInput(
+            f"chunk size must be a power of two between {1 << MIN_CHUNK_LOG2} and "
+            f"{1 << MAX_CHUNK_LOG2} bytes, got {chunk_size}",
+            code="vault.bad_chunk_size",
+        )
+    return log2
+
+
+def encode_header(key: bytes, header: StreamHeader) -> bytes:
+    """Serialize and MAC a header under the object's data key."""
+    head = _HEAD.pack(
+        MAGIC,
+        VERSION,
+        int(header.cipher),
+        _chunk_log2(header.chunk_size),
+        0,
+        header.nonce_prefix,
+        0,
+        header.plaintext_length,
+        header.key_id,
+        _key_check(key),
+    )
+    return head + _header_mac(key, head)
+
+
+def parse_header(raw: bytes) -> StreamHeader:
+    """Parse a header without a key: format checks only, nothing is authenticated yet."""
+    if len(raw) < len(MAGIC) or raw[: len(MAGIC)] != MAGIC:
+        raise _err("vault.corrupt", "not a Bastion encrypted object (bad magic)")
+    if len(raw) < HEADER_LEN:
+        raise _err("vault.truncated", "encrypted object ends inside its header")
+    _magic, version, cipher, log2, r1, prefix, r2, length, key_id, _check = _HEAD.unpack(
+        raw[:_MAC_OFFSET]
+    )
+    if version != VERSION:
+        raise _err("vault.unknown_algorithm", f"encrypted-object format version {version}")
+    try:
+        parsed_cipher = Cipher(cipher)
+    except ValueError:
+        raise _err("vault.unknown_algorithm", f"unknown cipher identifier {cipher}") from None
+    if not MIN_CHUNK_LOG2 <= log2 <= MAX_CHUNK_LOG2:
+        raise _err("vault.unknown_algorithm", f"unsupported chunk size 2**{log2}")
+    if r1 or r2:
+        raise _err("vault.corrupt", "reserved header bytes are not zero")
+    header = StreamHeader(parsed_cipher, 1 << log2, prefix, length, key_id)
+    if header.chunk_count > MAX_CHUNKS:
+        raise _err("vault.corrupt", "object is longer than the format allows")
+    return header
+
+
+def _authenticate_header(key: bytes, raw: bytes, header: StreamHeader, key_id: bytes) -> None:
+    if len(key) != KEY_LEN:
+        raise ValueError("data keys are 32 bytes")
+    if not hmac.compare_digest(header.key_id, key_id):
+        raise _err("vault.wrong_key", "object was encrypted under a different data key")
+    if not hmac.compare_digest(raw[40:56], _key_check(key)):
+        raise _err("vault.wrong_key", "the data key does not open this object")
+    if not hmac.compare_digest(raw[_MAC_OFFSET:HEADER_LEN], _header_mac(key, raw[:_MAC_OFFSET])):
+        raise _err("vault.tampered", "encrypted-object header was modified")
+
+
+def _nonce(prefix: bytes, index: int, final: bool) -> bytes:
+    return prefix + index.to_bytes(4, "big") + (b"\x01" if final else b"\x00")
+
+
+def _read_exact(src: IO[bytes], view: memoryview) -> int:
+    """Fill ``view`` from ``src``; return how many bytes arrived (less only at EOF)."""
+    got = 0
+    while got < len(view):
+        n = src.readinto(view[got:])  # type: ignore[attr-defined]
+        if not n:
+            break
+        got += n
+    return int(got)
+
+
+def encrypt_stream(
+    key: bytes,
+    key_id: bytes,
+    src: IO[bytes],
+    dst: IO[bytes],
+    length: int,
+    *,
+    cipher: Cipher = Cipher.AES_256_GCM,
+    chunk_size: int = 1 << DEFAULT_CHUNK_LOG2,
+    hash_plaintext: bool = True,
+) -> StreamResult:
+    """Encrypt exactly ``length`` bytes of ``src`` into ``dst``; hash them on the way.
+
+    The SHA-256 of the plaintext (``StreamResult.sha256``) is computed in the same pass;
+    ``hash_plaintext=False`` skips it (only for measuring the format itself).
+
+    ``src`` must hold exactly ``length`` bytes: a source that grows or shrinks while it
+    is read (a file being written by someone else) is refused, not half-stored.
+    """
+    if len(key) != KEY_LEN or len(key_id) != KEY_ID_LEN:
+        raise ValueError("encrypt_stream needs a 32-byte key and a 16-byte key id")
+    header = StreamHeader(cipher, chunk_size, secrets.token_bytes(PREFIX_LEN), length, key_id)
+    if header.chunk_count > MAX_CHUNKS:
+        raise InvalidInput("object too large for this chunk size", code="vault.too_large")
+    aad = encode_header(key, header)
+    dst.write(aad)
+    aead = _aead(cipher, key)
+    digest = hashlib.sha256() if hash_plaintext else None
+    plain = memoryview(bytearray(chunk_size))
+    sealed = memoryview(bytearray(chunk_size + TAG_LEN))
+    remaining = length
+    prefix = header.nonce_prefix
+    for index in range(header.chunk_count):
+        want = min(chunk_size, remaining)
+        if _read_exact(src, plain[:want]) != want:
+            raise InvalidInput(
+                "the source ended before its announced length (was it modified while read?)",
+                code="vault.source_changed",
+            )
+        remaining -= want
+        final = index == header.chunk_count - 1
+        if digest is not None:
+            digest.update(plain[:want])
+        aead.encrypt_into(_nonce(prefix, index, final), plain[:want], aad, sealed[: want + TAG_LEN])
+        dst.write(sealed[: want + TAG_LEN])
+    if src.read(1):
+        raise InvalidInput("the source grew while it was read", code="vault.source_changed")
+    return StreamResult(length, header.ciphertext_length, digest.hexdigest() if digest else "")
+
+
+def decrypt_stream(
+    key: bytes,
+    key_id: bytes,
+    src: IO[bytes],
+    dst: IO[bytes],
+    *,
+    available: int | None = None,
+    hash_plaintext: bool = True,
+) -> StreamResult:
+    """Authenticate and decrypt an object from ``src`` into ``dst``.
+
+    ``available`` is the stored size when known (a file): a short file is reported as
+    ``vault.truncated`` before anything is decrypted. Raises
+    :class:`~bastion.errors.EncryptedObjectError` with a specific code on any failure.
+    """
+    raw = src.read(HEADER_LEN)
+    header = parse_header(raw)
+    _authenticate_header(key, raw, header, key_id)
+    if available is not None:
+        if available < header.ciphertext_length:
+            raise _err("vault.truncated", "encrypted object is shorter than its header says")
+        if available > header.ciphertext_length:
+            raise _err("vault.tampered", "data follows the final chunk")
+    aead = _aead(header.cipher, key)
+    digest = hashlib.sha256() if hash_plaintext else None
+    sealed = memoryview(bytearray(header.chunk_size + TAG_LEN))
+    plain = memoryview(bytearray(header.chunk_size))
+    remaining = header.plaintext_length
+    for index in range(header.chunk_count):
+        want = min(header.chunk_size, remaining)
+        if _read_exact(src, sealed[: want + TAG_LEN]) != want + TAG_LEN:
+            raise _err("vault.truncated", f"encrypted object ends inside chunk {index}")
+        final = index == header.chunk_count - 1
+        try:
+            aead.decrypt_into(
+                _nonce(header.nonce_prefix, index, final),
+                sealed[: want + TAG_LEN],
+                raw,
+                plain[:want],
+            )
+        except InvalidTag:
+            raise _err("vault.tampered", f"chunk {index} failed authentication") from None
+        remaining -= want
+        if digest is not None:
+            digest.update(plain[:want])
+        dst.write(plain[:want])
+    if src.read(1):
+        raise _err("vault.tampered", "data follows the final chunk")
+    return StreamResult(
+        header.plaintext_length, header.ciphertext_length, digest.hexdigest() if digest else ""
+    )
+
+
+def encrypt_bytes(
+    key: bytes,
+    key_id: bytes,
+    data: bytes,
+    *,
+    cipher: Cipher = Cipher.AES_256_GCM,
+    chunk_size: int = 1 << DEFAULT_CHUNK_LOG2,
+) -> bytes:
+    """In-memory convenience around :func:`encrypt_stream`."""
+    out = io.BytesIO()
+    encrypt_stream(
+        key, key_id, io.BytesIO(data), out, len(data), cipher=cipher, chunk_size=chunk_size
+    )
+    return out.getvalue()
+
+
+def decrypt_bytes(key: bytes, key_id: bytes, blob: bytes) -> bytes:
+    """In-memory convenience around :func:`decrypt_stream`."""
+    out = io.BytesIO()
+    decrypt_stream(key, key_id, io.BytesIO(blob), out, available=len(blob))
+    return out.getvalue()

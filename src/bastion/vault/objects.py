@@ -1,0 +1,460 @@
+"""Datasets and model files in the vault: add, get, list, info, remove (crypto-shred).
+
+Every version is its own encrypted object under its own data key, with a SHA-256 of
+the plaintext, a classification label, an owner and (for models) the dataset version it
+was trained on. Reads are authorized and audited with byte counts. ``remove`` destroys
+the data keys, which is what makes erasure hold for every copy of the ciphertext.
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+import os
+import re
+import secrets
+import stat
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bastion.context import Context
+from bastion.crypto.stream import Cipher, decrypt_stream, encrypt_stream
+from bastion.db.engine import transaction, truncate_sqlite_wal
+from bastion.db.models import DataKeyRow, VaultObjectRow
+from bastion.errors import Conflict, EncryptedObjectError, InvalidInput, NotFound
+from bastion.operation import operation
+from bastion.vault.blobs import BlobStore
+from bastion.vault.keys import new_data_key, shred_data_key, unwrap_data_key
+from bastion.workspace import Workspace
+
+CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
+# Unlabelled data is treated as sensitive until someone says otherwise.
+DEFAULT_CLASSIFICATION = "confidential"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+class Kind(enum.StrEnum):
+    """What a vault object is; each kind has its own permissions and resource prefix."""
+
+    DATASET = "dataset"
+    MODEL = "model"
+
+    @property
+    def permissions(self) -> dict[str, str]:
+        """Permission per verb."""
+        if self is Kind.DATASET:
+            return {
+                "add": "data:write",
+                "read": "data:read",
+                "list": "data:list",
+                "remove": "data:write",
+            }
+        return {
+            "add": "model:register",
+            "read": "model:read",
+            "list": "model:list",
+            "remove": "model:register",
+        }
+
+    @property
+    def action_prefix(self) -> str:
+        """Prefix of audit actions (``data.add``, ``model.get``)."""
+        return "data" if self is Kind.DATASET else "model"
+
+    def resource(self, name: str) -> str:
+        """Resource string that grants may match (``dataset/churn*``)."""
+        return f"{self.value}/{name}"
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """One stored version, as listings show it."""
+
+    kind: str
+    name: str
+    version: int
+    size: int
+    sha256: str
+    classification: str
+    owner: str
+    created_at: datetime
+    cipher: str
+    kek: str
+    source_name: str
+    state: str
+    lineage: dict[str, Any] = field(default_factory=dict)
+    shredded_at: datetime | None = None
+    shredded_by: str | None = None
+
+
+@dataclass(frozen=True)
+class ShredResult:
+    """What ``remove`` destroyed."""
+
+    kind: str
+    name: str
+    versions: list[int]
+    bytes: int
+
+
+def _info(row: VaultObjectRow, key: DataKeyRow | None) -> ObjectInfo:
+    kek = f"{key.provider}/v{key.kek_version} ({key.wrap_algorithm})" if key else ""
+    if key is not None and key.wrapped is None:
+        kek = "shredded"
+    return ObjectInfo(
+        row.kind,
+        row.name,
+        row.version,
+        row.size,
+        row.sha256,
+        row.classification,
+        row.owner,
+        row.created_at,
+        row.cipher,
+        kek,
+        row.source_name,
+        row.state,
+        dict(row.lineage),
+        row.shredded_at,
+        row.shredded_by,
+    )
+
+
+def validate_name(name: str) -> str:
+    """Names are short, printable and safe in paths and grants."""
+    if not _NAME.fullmatch(name):
+        raise InvalidInput(
+            f"invalid name {name!r}",
+            code="vault.bad_name",
+            hint="Use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit.",
+        )
+    return name
+
+
+def validate_classification(label: str) -> str:
+    """One of public, internal, confidential, restricted."""
+    if label not in CLASSIFICATIONS:
+        raise InvalidInput(
+            f"unknown classification {label!r}",
+            code="vault.bad_classification",
+            hint=f"Use one of: {', '.join(CLASSIFICATIONS)}.",
+        )
+    return label
+
+
+def parse_ref(ref: str) -> tuple[str, int | None]:
+    """``NAME`` or ``NAME@VERSION``."""
+    name, sep, version = ref.partition("@")
+    validate_name(name)
+    if not sep:
+        return name, None
+    if not version.isdigit() or int(version) < 1:
+        raise InvalidInput(f"invalid version in {ref!r}", code="vault.bad_version")
+    return name, int(version)
+
+
+def _blobs(ws: Workspace) -> BlobStore:
+    return BlobStore(ws.blob_dir)
+
+
+def _open_source(path: Path) -> tuple[Any, int]:
+    try:
+        handle = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the caller
+    except FileNotFoundError:
+        raise InvalidInput(f"no such file: {path}", code="vault.no_such_file") from None
+    except IsADirectoryError:
+        raise InvalidInput(f"{path} is a folder, not a file", code="vault.not_a_file") from None
+    except PermissionError:
+        raise InvalidInput(f"cannot read {path}", code="vault.unreadable") from None
+    info = os.fstat(handle.fileno())
+    if not stat.S_ISREG(info.st_mode):
+        handle.close()
+        raise InvalidInput(f"{path} is not a regular file", code="vault.not_a_file")
+    return handle, info.st_size
+
+
+def _resolve(
+    session: Session, kind: Kind, name: str, version: int | None, *, live: bool = True
+) -> VaultObjectRow:
+    query = select(VaultObjectRow).where(
+        VaultObjectRow.kind == kind.value, VaultObjectRow.name == name
+    )
+    if version is not None:
+        query = query.where(VaultObjectRow.version == version)
+    elif live:
+        query = query.where(VaultObjectRow.state == "active")
+    row = session.scalars(query.order_by(VaultObjectRow.version.desc()).limit(1)).first()
+    if row is None:
+        which = f"{name}@{version}" if version is not None else name
+        raise NotFound(f"no {kind.value} {which!r} in the vault", code="vault.not_found")
+    if live and row.state != "active":
+        raise NotFound(
+            f"{kind.value} {name}@{row.version} was crypto-shredded on {row.shredded_at}",
+            code="vault.shredded",
+        )
+    return row
+
+
+def _lineage(session: Session, ref: str | None) -> dict[str, Any]:
+    if ref is None:
+        return {}
+    name, version = parse_ref(ref)
+    row = _resolve(session, Kind.DATASET, name, version)
+    return {"dataset": row.name, "version": row.version, "sha256": row.sha256}
+
+
+def add(
+    ws: Workspace,
+    ctx: Context,
+    kind: Kind,
+    path: Path,
+    name: str,
+    *,
+    classification: str | None = None,
+    trained_on: str | None = None,
+) -> ObjectInfo:
+    """Encrypt ``path`` into the vault as the next version of ``name``.
+
+    One pass reads, hashes and encrypts; the blob is published atomically, then one
+    transaction records the wrapped data key and the metadata. A crash before the
+    commit leaves an orphan blob whose data key was never stored: unreadable noise.
+    """
+    validate_name(name)
+    label = validate_classification(classification or DEFAULT_CLASSIFICATION)
+    if trained_on is not None and kind is not Kind.MODEL:
+        raise InvalidInput("only models have a training dataset", code="vault.bad_lineage")
+    with operation(
+        ws,
+        ctx,
+        f"{kind.action_prefix}.add",
+        permission=kind.permissions["add"],
+        resource=kind.resource(name),
+    ) as op:
+        with transaction(ws.sessions) as session:
+            lineage = _lineage(session, trained_on)
+        cipher = Cipher.from_label(ws.settings.vault_cipher)
+        key_row, dek = new_data_key(ws, ctx)
+        object_id = uuid.uuid4().hex
+        blobs = _blobs(ws)
+        source, size = _open_source(path)
+        with source, blobs.writer(object_id) as sink:
+            result = encrypt_stream(
+                dek,
+                bytes.fromhex(key_row.id),
+                source,
+                sink,
+                size,
+                cipher=cipher,
+                chunk_size=ws.settings.vault_chunk_size,
+            )
+        try:
+            with transaction(ws.sessions) as session:
+                latest = session.scalar(
+                    select(func.max(VaultObjectRow.version)).where(
+                        VaultObjectRow.kind == kind.value, VaultObjectRow.name == name
+                    )
+                )
+                row = VaultObjectRow(
+                    id=object_id,
+                    kind=kind.value,
+                    name=name,
+                    version=(latest or 0) + 1,
+                    size=result.plaintext_length,
+                    sha256=result.sha256,
+                    classification=label,
+                    owner=ctx.principal.name,
+                    created_at=ctx.clock.now(),
+                    cipher=cipher.label,
+                    data_key_id=key_row.id,
+                    source_name=path.name[:255],
+                    lineage=lineage,
+                    state="active",
+                )
+                session.add(key_row)
+                session.flush()
+                session.add(row)
+                session.flush()
+                info = _info(row, key_row)
+        except BaseException:
+            blobs.delete(object_id)
+            raise
+        op.resource = f"{kind.resource(name)}@{info.version}"
+        op.details.update(
+            version=info.version,
+            bytes=info.size,
+            sha256=info.sha256,
+            classification=label,
+            kek=info.kek,
+        )
+        if lineage:
+            op.details["lineage"] = lineage
+        return info
+
+
+def get(
+    ws: Workspace,
+    ctx: Context,
+    kind: Kind,
+    name: str,
+    out: Path,
+    *,
+    version: int | None = None,
+    overwrite: bool = False,
+) -> ObjectInfo:
+    """Decrypt a version into ``out``; ``out`` appears only once every byte verified."""
+    validate_name(name)
+    with operation(
+        ws,
+        ctx,
+        f"{kind.action_prefix}.get",
+        permission=kind.permissions["read"],
+        resource=kind.resource(name),
+    ) as op:
+        if out.exists() and not overwrite:
+            raise Conflict(
+                f"{out} already exists",
+                code="vault.output_exists",
+                hint="Choose another -o path or pass --force.",
+            )
+        if out.exists() and not out.is_file():
+            raise InvalidInput(f"{out} is not a file", code="vault.not_a_file")
+        with transaction(ws.sessions) as session:
+            row = _resolve(session, kind, name, version)
+            key_row = session.get(DataKeyRow, row.data_key_id)
+            if key_row is None:
+                raise EncryptedObjectError("data key record is missing", code="vault.corrupt")
+            op.resource = f"{kind.resource(name)}@{row.version}"
+            op.details["version"] = row.version
+            dek = unwrap_data_key(ws, session, key_row)
+            info = _info(row, key_row)
+        _decrypt_to(ws, info, row.id, key_row.id, dek, out)
+        op.details.update(bytes=info.size, sha256=info.sha256)
+        return info
+
+
+def _decrypt_to(
+    ws: Workspace, info: ObjectInfo, object_id: str, key_id: str, dek: bytes, out: Path
+) -> None:
+    tmp = out.with_name(f".{out.name}.{secrets.token_hex(6)}.part")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb", buffering=0) as sink, _blobs(ws).reader(object_id) as (src, n):
+            result = decrypt_stream(dek, bytes.fromhex(key_id), src, sink, available=n)
+            if result.plaintext_length != info.size or not hmac.compare_digest(
+                result.sha256, info.sha256
+            ):
+                # Authentic ciphertext of some other object of ours: a swapped blob file.
+                raise EncryptedObjectError(
+                    "content digest does not match the record", code="vault.tampered"
+                )
+            os.fsync(sink.fileno())
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def list_objects(
+    ws: Workspace, ctx: Context, kind: Kind, *, all_versions: bool = False
+) -> list[ObjectInfo]:
+    """Latest live version of each name (or every version, shredded ones included)."""
+    with operation(
+        ws,
+        ctx,
+        f"{kind.action_prefix}.list",
+        permission=kind.permissions["list"],
+        resource=f"{kind.value}/*",
+    ):
+        with transaction(ws.sessions) as session:
+            rows = session.execute(
+                select(VaultObjectRow, DataKeyRow)
+                .join(DataKeyRow, DataKeyRow.id == VaultObjectRow.data_key_id)
+                .where(VaultObjectRow.kind == kind.value)
+                .order_by(VaultObjectRow.name, VaultObjectRow.version)
+            ).all()
+    infos = [_info(obj, key) for obj, key in rows]
+    if all_versions:
+        return infos
+    latest: dict[str, ObjectInfo] = {}
+    for item in infos:
+        if item.state == "active":
+            latest[item.name] = item
+    return list(latest.values())
+
+
+def info(ws: Workspace, ctx: Context, kind: Kind, name: str) -> list[ObjectInfo]:
+    """Every version of ``name``, shredded ones included (the record outlives the data)."""
+    validate_name(name)
+    with operation(
+        ws,
+        ctx,
+        f"{kind.action_prefix}.info",
+        permission=kind.permissions["list"],
+        resource=kind.resource(name),
+    ):
+        with transaction(ws.sessions) as session:
+            rows = session.execute(
+                select(VaultObjectRow, DataKeyRow)
+                .join(DataKeyRow, DataKeyRow.id == VaultObjectRow.data_key_id)
+                .where(VaultObjectRow.kind == kind.value, VaultObjectRow.name == name)
+                .order_by(VaultObjectRow.version)
+            ).all()
+        if not rows:
+            raise NotFound(f"no {kind.value} {name!r} in the vault", code="vault.not_found")
+        return [_info(obj, key) for obj, key in rows]
+
+
+def remove(
+    ws: Workspace, ctx: Context, kind: Kind, name: str, *, version: int | None = None
+) -> ShredResult:
+    """Crypto-shred one version or every version of ``name``.
+
+    The wrapped data keys are deleted in one transaction (SQLite overwrites the freed
+    pages and the WAL is checkpointed), then the blobs are removed. The metadata rows
+    stay, marked shredded, as the record of the erasure.
+    """
+    validate_name(name)
+    with operation(
+        ws,
+        ctx,
+        f"{kind.action_prefix}.rm",
+        permission=kind.permissions["remove"],
+        resource=kind.resource(name),
+    ) as op:
+        with transaction(ws.sessions) as session:
+            query = select(VaultObjectRow).where(
+                VaultObjectRow.kind == kind.value,
+                VaultObjectRow.name == name,
+                VaultObjectRow.state == "active",
+            )
+            if version is not None:
+                query = query.where(VaultObjectRow.version == version)
+            rows = session.scalars(query.with_for_update()).all()
+            if not rows:
+                which = f"{name}@{version}" if version is not None else name
+                raise NotFound(
+                    f"no live {kind.value} {which!r} in the vault", code="vault.not_found"
+                )
+            now = ctx.clock.now()
+            for row in rows:
+                key_row = session.get(DataKeyRow, row.data_key_id)
+                if key_row is not None:
+                    shred_data_key(key_row, now)
+                row.state = "shredded"
+                row.shredded_at = now
+                row.shredded_by = ctx.principal.name
+            result = ShredResult(
+                kind.value, name, sorted(r.version for r in rows), sum(r.size for r in rows)
+            )
+            ids = [r.id for r in rows]
+        op.details["wal_truncated"] = truncate_sqlite_wal(ws.engine)
+        for object_id in ids:
+            _blobs(ws).delete(object_id)
+        op.details.update(versions=result.versions, bytes=result.bytes)
+        return result
