@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +29,11 @@ from bastion.identity import credentials, principals, sessions
 from bastion.workspace import Workspace
 
 PG_URL = os.environ.get("BASTION_TEST_POSTGRES_URL")
+SOFTHSM_MODULES = (
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+)
 START = datetime(2026, 3, 1, 9, 0, 0, tzinfo=UTC)
 
 
@@ -65,6 +72,52 @@ def _fresh_postgres() -> Iterator[str | None]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@dataclass(frozen=True)
+class Hsm:
+    """A real SoftHSM2 token initialised for this test session."""
+
+    module: str
+    token: str
+    pin: str
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Hsm:
+    """A fresh SoftHSM2 token (``.ci/run`` installs softhsm2; CI never skips this)."""
+    module = next((m for m in SOFTHSM_MODULES if os.path.exists(m)), None)
+    util = shutil.which("softhsm2-util")
+    if module is None or util is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install softhsm2 (see .ci/run)")
+        pytest.skip("SoftHSM2 is not installed (apt install softhsm2; CI always has it)")
+    root = tmp_path_factory.mktemp("softhsm")
+    (root / "tokens").mkdir()
+    conf = root / "softhsm2.conf"
+    conf.write_text(
+        f"directories.tokendir = {root / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n"
+    )
+    # Read by the library when it is first loaded; the whole session shares this token.
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    pin = secrets.token_hex(8)
+    subprocess.run(
+        [
+            util,
+            "--init-token",
+            "--free",
+            "--label",
+            "bastion-test",
+            "--pin",
+            pin,
+            "--so-pin",
+            secrets.token_hex(8),
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "SOFTHSM2_CONF": str(conf)},
+    )
+    return Hsm(module, "bastion-test", pin)
 
 
 def totp_seed(secret_b32: str) -> bytes:
@@ -108,8 +161,11 @@ class Env:
         return self.login(name, new.password, new.totp_secret)
 
 
-def make_env(tmp_path: Path, db_url: str | None) -> Env:
-    """Initialise a workspace with a fast master key and log the admin in."""
+def make_env(tmp_path: Path, db_url: str | None, *, hsm: Hsm | None = None) -> Env:
+    """Initialise a workspace with a fast master key and log the admin in.
+
+    With ``hsm`` the vault's key provider is that PKCS#11 token instead of the keyring.
+    """
     clock = FixedClock(START)
     master = generate_master_key()
     settings = Settings(
@@ -117,7 +173,15 @@ def make_env(tmp_path: Path, db_url: str | None) -> Env:
         database_url=db_url,
         master_key=Secret(master),
         state_dir=tmp_path / "state",
+        vault_chunk_size=4096,
     )
+    if hsm is not None:
+        settings = settings.with_overrides(
+            key_provider="pkcs11",
+            pkcs11_module=hsm.module,
+            pkcs11_token=hsm.token,
+            pkcs11_pin=Secret(hsm.pin),
+        )
     result = initialize(settings, clock=clock)
     assert result.admin.password and result.admin.totp_secret
     env = Env(result.workspace, clock, settings, result.admin.password, result.admin.totp_secret)

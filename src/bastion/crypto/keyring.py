@@ -293,6 +293,11 @@ class Keyring:
         raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return "ed25519:" + hashlib.sha256(raw).hexdigest()[:32]
 
+    def workspace_id(self) -> str:
+        """A stable, public identifier of this workspace (from its audit signing key)."""
+        _, key = self.signing_key()
+        return self.signing_key_id(key.public_key()).removeprefix("ed25519:")[:16]
+
     def seal_secret(self, plaintext: bytes, purpose: str) -> bytes:
         """Encrypt a small secret (e.g. a TOTP seed) for storage in the database."""
         return seal(_b64d(self._entry(SECRETS_KEY)["key"]), plaintext, purpose.encode())

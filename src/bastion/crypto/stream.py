@@ -24,8 +24,9 @@ import hmac
 import io
 import secrets
 import struct
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import IO, Protocol
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
@@ -76,6 +77,20 @@ class Cipher(enum.IntEnum):
 
 
 _LABELS = {Cipher.AES_256_GCM: "aes-256-gcm", Cipher.CHACHA20_POLY1305: "chacha20-poly1305"}
+
+
+class ByteReader(Protocol):
+    """What a stream reads from: a binary file or anything with ``readinto``."""
+
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+    def read(self, size: int = -1, /) -> bytes | None: ...
+
+
+class ByteWriter(Protocol):
+    """What a stream writes to."""
+
+    def write(self, data: bytes | memoryview, /) -> int | None: ...
 
 
 class _Aead(Protocol):
@@ -202,26 +217,63 @@ def _authenticate_header(key: bytes, raw: bytes, header: StreamHeader, key_id: b
         raise _err("vault.tampered", "encrypted-object header was modified")
 
 
+class _Digest:
+    """SHA-256 on a helper thread, one chunk in flight.
+
+    hashlib releases the GIL on large buffers, so hashing chunk k overlaps encrypting,
+    writing and reading around it; SHA-256 is the slowest stage of a vault write. The
+    caller alternates two buffers, and :meth:`update` waits for the previous chunk's
+    hash before it starts the next, so a buffer is never refilled while being hashed.
+    """
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="bastion-sha256")
+        self._job: Future[None] | None = None
+
+    def _wait(self) -> None:
+        if self._job is not None:
+            job, self._job = self._job, None
+            job.result()
+
+    def update(self, view: memoryview) -> None:
+        """Hash ``view`` in the background (after the previous chunk finished)."""
+        self._wait()
+        self._job = self._pool.submit(self._hash.update, view)
+
+    def hexdigest(self) -> str:
+        """The digest of everything passed to :meth:`update`."""
+        self._wait()
+        return self._hash.hexdigest()
+
+    def close(self) -> None:
+        """Stop the helper thread."""
+        try:
+            self._wait()
+        finally:
+            self._pool.shutdown()
+
+
 def _nonce(prefix: bytes, index: int, final: bool) -> bytes:
     return prefix + index.to_bytes(4, "big") + (b"\x01" if final else b"\x00")
 
 
-def _read_exact(src: IO[bytes], view: memoryview) -> int:
+def _read_exact(src: ByteReader, view: memoryview) -> int:
     """Fill ``view`` from ``src``; return how many bytes arrived (less only at EOF)."""
     got = 0
     while got < len(view):
-        n = src.readinto(view[got:])  # type: ignore[attr-defined]
+        n = src.readinto(view[got:])
         if not n:
             break
         got += n
-    return int(got)
+    return got
 
 
 def encrypt_stream(
     key: bytes,
     key_id: bytes,
-    src: IO[bytes],
-    dst: IO[bytes],
+    src: ByteReader,
+    dst: ByteWriter,
     length: int,
     *,
     cipher: Cipher = Cipher.AES_256_GCM,
@@ -244,34 +296,41 @@ def encrypt_stream(
     aad = encode_header(key, header)
     dst.write(aad)
     aead = _aead(cipher, key)
-    digest = hashlib.sha256() if hash_plaintext else None
-    plain = memoryview(bytearray(chunk_size))
+    digest = _Digest() if hash_plaintext else None
+    # Two plaintext buffers: one being hashed while the other is read and encrypted.
+    plains = (memoryview(bytearray(chunk_size)), memoryview(bytearray(chunk_size)))
     sealed = memoryview(bytearray(chunk_size + TAG_LEN))
     remaining = length
     prefix = header.nonce_prefix
-    for index in range(header.chunk_count):
-        want = min(chunk_size, remaining)
-        if _read_exact(src, plain[:want]) != want:
-            raise InvalidInput(
-                "the source ended before its announced length (was it modified while read?)",
-                code="vault.source_changed",
-            )
-        remaining -= want
-        final = index == header.chunk_count - 1
+    try:
+        for index in range(header.chunk_count):
+            want = min(chunk_size, remaining)
+            plain = plains[index & 1][:want]
+            if _read_exact(src, plain) != want:
+                raise InvalidInput(
+                    "the source ended before its announced length (was it modified while read?)",
+                    code="vault.source_changed",
+                )
+            remaining -= want
+            final = index == header.chunk_count - 1
+            if digest is not None:
+                digest.update(plain)
+            aead.encrypt_into(_nonce(prefix, index, final), plain, aad, sealed[: want + TAG_LEN])
+            dst.write(sealed[: want + TAG_LEN])
+        if src.read(1):
+            raise InvalidInput("the source grew while it was read", code="vault.source_changed")
+        sha = digest.hexdigest() if digest else ""
+    finally:
         if digest is not None:
-            digest.update(plain[:want])
-        aead.encrypt_into(_nonce(prefix, index, final), plain[:want], aad, sealed[: want + TAG_LEN])
-        dst.write(sealed[: want + TAG_LEN])
-    if src.read(1):
-        raise InvalidInput("the source grew while it was read", code="vault.source_changed")
-    return StreamResult(length, header.ciphertext_length, digest.hexdigest() if digest else "")
+            digest.close()
+    return StreamResult(length, header.ciphertext_length, sha)
 
 
 def decrypt_stream(
     key: bytes,
     key_id: bytes,
-    src: IO[bytes],
-    dst: IO[bytes],
+    src: ByteReader,
+    dst: ByteWriter,
     *,
     available: int | None = None,
     hash_plaintext: bool = True,
@@ -282,7 +341,8 @@ def decrypt_stream(
     ``vault.truncated`` before anything is decrypted. Raises
     :class:`~bastion.errors.EncryptedObjectError` with a specific code on any failure.
     """
-    raw = src.read(HEADER_LEN)
+    head = bytearray(HEADER_LEN)
+    raw = bytes(head[: _read_exact(src, memoryview(head))])
     header = parse_header(raw)
     _authenticate_header(key, raw, header, key_id)
     if available is not None:
@@ -291,33 +351,34 @@ def decrypt_stream(
         if available > header.ciphertext_length:
             raise _err("vault.tampered", "data follows the final chunk")
     aead = _aead(header.cipher, key)
-    digest = hashlib.sha256() if hash_plaintext else None
+    digest = _Digest() if hash_plaintext else None
     sealed = memoryview(bytearray(header.chunk_size + TAG_LEN))
-    plain = memoryview(bytearray(header.chunk_size))
+    plains = (memoryview(bytearray(header.chunk_size)), memoryview(bytearray(header.chunk_size)))
     remaining = header.plaintext_length
-    for index in range(header.chunk_count):
-        want = min(header.chunk_size, remaining)
-        if _read_exact(src, sealed[: want + TAG_LEN]) != want + TAG_LEN:
-            raise _err("vault.truncated", f"encrypted object ends inside chunk {index}")
-        final = index == header.chunk_count - 1
-        try:
-            aead.decrypt_into(
-                _nonce(header.nonce_prefix, index, final),
-                sealed[: want + TAG_LEN],
-                raw,
-                plain[:want],
-            )
-        except InvalidTag:
-            raise _err("vault.tampered", f"chunk {index} failed authentication") from None
-        remaining -= want
+    try:
+        for index in range(header.chunk_count):
+            want = min(header.chunk_size, remaining)
+            if _read_exact(src, sealed[: want + TAG_LEN]) != want + TAG_LEN:
+                raise _err("vault.truncated", f"encrypted object ends inside chunk {index}")
+            final = index == header.chunk_count - 1
+            plain = plains[index & 1][:want]
+            try:
+                aead.decrypt_into(
+                    _nonce(header.nonce_prefix, index, final), sealed[: want + TAG_LEN], raw, plain
+                )
+            except InvalidTag:
+                raise _err("vault.tampered", f"chunk {index} failed authentication") from None
+            remaining -= want
+            if digest is not None:
+                digest.update(plain)
+            dst.write(plain)
+        if src.read(1):
+            raise _err("vault.tampered", "data follows the final chunk")
+        sha = digest.hexdigest() if digest else ""
+    finally:
         if digest is not None:
-            digest.update(plain[:want])
-        dst.write(plain[:want])
-    if src.read(1):
-        raise _err("vault.tampered", "data follows the final chunk")
-    return StreamResult(
-        header.plaintext_length, header.ciphertext_length, digest.hexdigest() if digest else ""
-    )
+            digest.close()
+    return StreamResult(header.plaintext_length, header.ciphertext_length, sha)
 
 
 def encrypt_bytes(

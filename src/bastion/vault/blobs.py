@@ -11,8 +11,8 @@ import os
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
+from io import FileIO
 from pathlib import Path
-from typing import IO
 
 from bastion.errors import EncryptedObjectError
 
@@ -38,7 +38,7 @@ class BlobStore:
         return self.root / object_id[:2] / f"{object_id}{SUFFIX}"
 
     @contextmanager
-    def writer(self, object_id: str) -> Iterator[IO[bytes]]:
+    def writer(self, object_id: str) -> Iterator[FileIO]:
         """Stream a new blob; it appears under its final name only if the block succeeds."""
         tmp_dir = self.root / "tmp"
         tmp_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -57,7 +57,7 @@ class BlobStore:
             raise
 
     @contextmanager
-    def reader(self, object_id: str) -> Iterator[tuple[IO[bytes], int]]:
+    def reader(self, object_id: str) -> Iterator[tuple[FileIO, int]]:
         """Open a blob for reading; yields the handle and the stored size."""
         try:
             handle = open(self.path_for(object_id), "rb", buffering=0)  # noqa: SIM115

@@ -195,7 +195,8 @@ def _resolve(
         raise NotFound(f"no {kind.value} {which!r} in the vault", code="vault.not_found")
     if live and row.state != "active":
         raise NotFound(
-            f"{kind.value} {name}@{row.version} was crypto-shredded on {row.shredded_at}",
+            f"{kind.value} {name}@{row.version} was crypto-shredded on "
+            f"{row.shredded_at:%Y-%m-%d %H:%M:%S} UTC by {row.shredded_by}",
             code="vault.shredded",
         )
     return row

@@ -59,7 +59,7 @@ def _local(settings: Settings, keyring: Keyring) -> KeyProvider:
 def _pkcs11(settings: Settings, keyring: Keyring) -> KeyProvider:
     from bastion.crypto.providers.pkcs11 import Pkcs11KeyProvider
 
-    return Pkcs11KeyProvider.from_settings(settings)
+    return Pkcs11KeyProvider.from_settings(settings, keyring)
 
 
 BUILTIN: dict[str, ProviderFactory] = {"local": _local, "pkcs11": _pkcs11}

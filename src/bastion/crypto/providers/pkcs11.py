@@ -1,9 +1,9 @@
 """A key provider backed by a PKCS#11 token (a hardware security module, or SoftHSM2).
 
 KEKs are AES-256 keys generated inside the token as sensitive, non-extractable objects
-labelled ``bastion-kek-v<N>``; data keys are wrapped and unwrapped with AES-GCM by the
-token itself, so KEK material never enters this process. The token PIN comes only from
-``BASTION_PKCS11_PIN``.
+labelled ``bastion-kek-<workspace id>-v<N>`` (so several workspaces can share a token);
+data keys are wrapped and unwrapped with AES-GCM by the token itself, so KEK material
+never enters this process. The token PIN comes only from ``BASTION_PKCS11_PIN``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from bastion.errors import EncryptedObjectError, InvalidInput, KeyringError
 
 if TYPE_CHECKING:
     from bastion.config import Secret, Settings
+    from bastion.crypto.keyring import Keyring
 
 _PREFIX = wrapping.header(WrapAlgorithm.PKCS11_AES_GCM)
 
@@ -37,18 +38,14 @@ def _hsm_error(action: str, exc: Exception) -> KeyringError:
     )
 
 
-def label_for(version: int) -> str:
-    """Label of KEK ``version`` inside the token."""
-    return f"bastion-kek-v{version}"
-
-
 class Pkcs11KeyProvider:
     """AES-256-GCM KEKs inside a PKCS#11 token."""
 
     name = "pkcs11"
     algorithms = frozenset({"aes-256-gcm"})
 
-    def __init__(self, module: str, token_label: str, pin: Secret):
+    def __init__(self, module: str, token_label: str, pin: Secret, *, namespace: str):
+        self._namespace = namespace
         try:
             self._lib = pkcs11.lib(module)
             token = self._lib.get_token(token_label=token_label)
@@ -58,8 +55,12 @@ class Pkcs11KeyProvider:
         # A PKCS#11 session must not be used from two threads at once.
         self._lock = threading.Lock()
 
+    def label_for(self, version: int) -> str:
+        """Label of KEK ``version`` inside the token."""
+        return f"bastion-kek-{self._namespace}-v{version}"
+
     @classmethod
-    def from_settings(cls, settings: Settings) -> Pkcs11KeyProvider:
+    def from_settings(cls, settings: Settings, keyring: Keyring) -> Pkcs11KeyProvider:
         """Build from ``[pkcs11]`` settings; every part is required."""
         if not settings.pkcs11_module or not settings.pkcs11_token or not settings.pkcs11_pin:
             raise InvalidInput(
@@ -67,17 +68,22 @@ class Pkcs11KeyProvider:
                 code="keyring.pkcs11_unconfigured",
                 hint="Set BASTION_PKCS11_MODULE, BASTION_PKCS11_TOKEN and BASTION_PKCS11_PIN.",
             )
-        return cls(settings.pkcs11_module, settings.pkcs11_token, settings.pkcs11_pin)
+        return cls(
+            settings.pkcs11_module,
+            settings.pkcs11_token,
+            settings.pkcs11_pin,
+            namespace=keyring.workspace_id(),
+        )
 
     def _key(self, version: int) -> Any:
         found = list(
             self._session.get_objects(
-                {Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.LABEL: label_for(version)}
+                {Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.LABEL: self.label_for(version)}
             )
         )
         if len(found) != 1:
             raise KeyringError(
-                f"token holds {len(found)} keys labelled {label_for(version)}",
+                f"token holds {len(found)} keys labelled {self.label_for(version)}",
                 code="keyring.version_missing",
             )
         return found[0]
@@ -96,7 +102,7 @@ class Pkcs11KeyProvider:
                 self._session.generate_key(
                     KeyType.AES,
                     256,
-                    label=label_for(version),
+                    label=self.label_for(version),
                     store=True,
                     template={
                         Attribute.SENSITIVE: True,
@@ -143,7 +149,7 @@ class Pkcs11KeyProvider:
 
     def _destroy_locked(self, version: int) -> None:
         for obj in self._session.get_objects(
-            {Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.LABEL: label_for(version)}
+            {Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.LABEL: self.label_for(version)}
         ):
             obj.destroy()
 
