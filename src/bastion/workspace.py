@@ -70,7 +70,7 @@ class Workspace:
     audit_store: AuditStore
     audit: AuditWriter
     clock: Clock
-    _key_provider: KeyProvider | None = field(default=None, repr=False)
+    _providers: dict[str, KeyProvider] = field(default_factory=dict, repr=False)
 
     @property
     def blob_dir(self) -> Path:
@@ -80,13 +80,20 @@ class Workspace:
     @property
     def key_provider(self) -> KeyProvider:
         """The configured KeyProvider, opened on first use (an HSM session is not free)."""
-        if self._key_provider is None:
-            self._key_provider = make_provider(self.settings, self.keyring)
-        return self._key_provider
+        return self.provider(self.settings.key_provider)
+
+    def provider(self, name: str) -> KeyProvider:
+        """The KeyProvider called ``name``: the configured one, or an earlier one whose
+        data keys a rotation has yet to move. Opened once, closed with the workspace."""
+        if name not in self._providers:
+            self._providers[name] = make_provider(
+                self.settings.with_overrides(key_provider=name), self.keyring
+            )
+        return self._providers[name]
 
     def use_key_provider(self, provider: KeyProvider) -> None:
-        """Replace the provider (tests wrap the real one to interrupt a rotation)."""
-        self._key_provider = provider
+        """Replace the configured provider (tests wrap the real one to interrupt a rotation)."""
+        self._providers[self.settings.key_provider] = provider
 
     def close(self) -> None:
         """Flush the audit writer, sign the chain head, release the database and provider."""
@@ -94,8 +101,9 @@ class Workspace:
             self.audit.close(checkpoint_ts_us=to_micros(self.clock.now()))
         finally:
             self.engine.dispose()
-            if self._key_provider is not None:
-                self._key_provider.close()
+            for provider in self._providers.values():
+                provider.close()
+            self._providers.clear()
 
     def __enter__(self) -> Workspace:
         return self

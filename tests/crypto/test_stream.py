@@ -559,10 +559,17 @@ def test_encrypt_refuses_a_source_that_does_not_match_its_length(
     assert caught.value.code == "vault.source_changed"
 
 
-@pytest.mark.parametrize("chunk_size", [0, 1, 2048, 3000, 4095, 4097, 6000, 1 << 27, -4096])
+@pytest.mark.parametrize("chunk_size", [1, 2048, 3000, 4095, 4097, 6000, 1 << 27, -4096])
 def test_bad_chunk_sizes_are_refused(chunk_size: int) -> None:
     with pytest.raises(InvalidInput) as caught:
         encrypt_stream(KEY, KEY_ID, io.BytesIO(b"abc"), io.BytesIO(), 3, chunk_size=chunk_size)
+    assert caught.value.code == "vault.bad_chunk_size"
+
+
+def test_zero_chunk_size_is_refused_as_a_bad_chunk_size() -> None:
+    # Out of [4096, 64 MiB] like any other: an InvalidInput, not a ZeroDivisionError.
+    with pytest.raises(InvalidInput) as caught:
+        encrypt_stream(KEY, KEY_ID, io.BytesIO(b"abc"), io.BytesIO(), 3, chunk_size=0)
     assert caught.value.code == "vault.bad_chunk_size"
 
 

@@ -66,36 +66,25 @@ def _show_info(items: list[ObjectInfo], as_json: bool) -> None:
     if as_json:
         output.print_json(items)
         return
-    output.print_table(
-        f"{items[0].kind} {items[0].name}",
-        [
-            "version",
-            "size",
-            "sha256",
-            "class",
-            "owner",
-            "created",
-            "cipher",
-            "key",
-            "lineage",
-            "state",
-        ],
-        [
-            (
-                i.version,
-                i.size,
-                i.sha256,
-                i.classification,
-                i.owner,
-                i.created_at,
-                i.cipher,
-                i.kek,
-                f"{i.lineage['dataset']}@{i.lineage['version']}" if i.lineage else None,
-                i.state if i.shredded_at is None else f"shredded {output.fmt(i.shredded_at)}",
+    # One block per version: digests and key names are too long for a table row.
+    output.say(f"{items[0].kind} {items[0].name}")
+    for i in items:
+        state = (
+            i.state
+            if i.shredded_at is None
+            else (f"shredded {output.fmt(i.shredded_at)} by {i.shredded_by}")
+        )
+        output.say(
+            f"  v{i.version}  {state}  {i.size} bytes  {i.classification}  "
+            f"owner {i.owner}  added {output.fmt(i.created_at)}  from {i.source_name}"
+        )
+        output.say(f"      sha256 {i.sha256}")
+        output.say(f"      cipher {i.cipher}, data key under {i.kek}")
+        if i.lineage:
+            output.say(
+                f"      trained on {i.lineage['dataset']}@{i.lineage['version']} "
+                f"(sha256 {i.lineage['sha256']})"
             )
-            for i in items
-        ],
-    )
 
 
 @data_app.command("add")

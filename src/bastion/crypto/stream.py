@@ -155,7 +155,7 @@ def _header_mac(key: bytes, head: bytes) -> bytes:
 
 def _chunk_log2(chunk_size: int) -> int:
     log2 = chunk_size.bit_length() - 1
-    if chunk_size != 1 << log2 or not MIN_CHUNK_LOG2 <= log2 <= MAX_CHUNK_LOG2:
+    if not MIN_CHUNK_LOG2 <= log2 <= MAX_CHUNK_LOG2 or chunk_size != 1 << log2:
         raise InvalidInput(
             f"chunk size must be a power of two between {1 << MIN_CHUNK_LOG2} and "
             f"{1 << MAX_CHUNK_LOG2} bytes, got {chunk_size}",
@@ -290,6 +290,7 @@ def encrypt_stream(
     """
     if len(key) != KEY_LEN or len(key_id) != KEY_ID_LEN:
         raise ValueError("encrypt_stream needs a 32-byte key and a 16-byte key id")
+    _chunk_log2(chunk_size)
     header = StreamHeader(cipher, chunk_size, secrets.token_bytes(PREFIX_LEN), length, key_id)
     if header.chunk_count > MAX_CHUNKS:
         raise InvalidInput("object too large for this chunk size", code="vault.too_large")

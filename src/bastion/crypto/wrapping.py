@@ -56,7 +56,7 @@ class WrapAlgorithm(enum.IntEnum):
 
     @classmethod
     def from_label(cls, label: str) -> WrapAlgorithm:
-        """Parse a label; unknown labels raise ``keyring.unknown_algorithm``."""
+        """Parse a label; unknown labels raise ``vault.unknown_algorithm``."""
         for alg, name in _LABELS.items():
             if name == label:
                 return alg
@@ -108,8 +108,14 @@ def header(alg: WrapAlgorithm) -> bytes:
 # -- aes-256-gcm: a symmetric KEK held in the sealed keyring --------------------------
 
 
+def _check_dek(dek: bytes) -> None:
+    if len(dek) != DEK_LEN:
+        raise ValueError("data keys are 32 bytes")
+
+
 def wrap_aes(kek: bytes, dek: bytes, aad: bytes) -> bytes:
     """Wrap ``dek`` under a 256-bit symmetric KEK."""
+    _check_dek(dek)
     nonce = secrets.token_bytes(NONCE_LEN)
     prefix = header(WrapAlgorithm.AES_256_GCM)
     return prefix + nonce + AESGCM(kek).encrypt(nonce, dek, prefix + aad)
@@ -180,6 +186,7 @@ def _hybrid_kek(
 
 def wrap_hybrid(pair: HybridKeyPair, dek: bytes, aad: bytes) -> bytes:
     """Wrap ``dek`` to the hybrid public key (X25519 + ML-KEM-768)."""
+    _check_dek(dek)
     x_pub, k_pub = pair.public()
     eph = X25519PrivateKey.generate()
     eph_raw = eph.public_key().public_bytes_raw()

@@ -19,7 +19,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from bastion.context import Context
-from bastion.crypto.providers import KeyProvider, make_provider
+from bastion.crypto.providers import KeyProvider
 from bastion.crypto.wrapping import wrap_aad
 from bastion.db.engine import transaction
 from bastion.db.models import DataKeyRow, KekVersionRow
@@ -159,7 +159,7 @@ def _provider_named(ws: Workspace, name: str) -> KeyProvider:
     if name == ws.key_provider.name:
         return ws.key_provider
     # A data key from before a provider change (e.g. local keyring -> HSM): open the old one.
-    return make_provider(ws.settings.with_overrides(key_provider=name), ws.keyring)
+    return ws.provider(name)
 
 
 def unwrap_data_key(ws: Workspace, session: Session, row: DataKeyRow) -> bytes:

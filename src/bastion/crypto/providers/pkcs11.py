@@ -9,9 +9,11 @@ never enters this process. The token PIN comes only from ``BASTION_PKCS11_PIN``.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import secrets
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pkcs11
 from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
@@ -38,6 +40,57 @@ def _hsm_error(action: str, exc: Exception) -> KeyringError:
     )
 
 
+class _SharedSession:
+    """One logged-in session per (module, token) per process, shared by reference count.
+
+    PKCS#11 login state belongs to the whole process: a second ``C_Login`` fails with
+    ``CKR_USER_ALREADY_LOGGED_IN``. Providers for several workspaces on one token (or an
+    old and a new provider during a migration) therefore share one session. A later
+    opener must present the same PIN, compared in constant time against a digest.
+    """
+
+    _open: ClassVar[dict[tuple[str, str], _SharedSession]] = {}
+    _registry_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, key: tuple[str, str], session: Any, pin_digest: bytes):
+        self.key = key
+        self.session = session
+        self.pin_digest = pin_digest
+        self.lock = threading.Lock()
+        self.refs = 0
+
+    @classmethod
+    def acquire(cls, module: str, token_label: str, pin: Secret) -> _SharedSession:
+        key = (module, token_label)
+        digest = hashlib.sha256(pin.reveal().encode("utf-8")).digest()
+        with cls._registry_lock:
+            shared = cls._open.get(key)
+            if shared is None:
+                try:
+                    token = pkcs11.lib(module).get_token(token_label=token_label)
+                    session = token.open(user_pin=pin.reveal(), rw=True)
+                except (PKCS11Error, RuntimeError, OSError) as exc:
+                    raise _hsm_error("open a session", exc) from exc
+                shared = cls(key, session, digest)
+                cls._open[key] = shared
+            elif not hmac.compare_digest(shared.pin_digest, digest):
+                raise KeyringError(
+                    "PKCS#11 token refused to open a session: PinIncorrect",
+                    code="keyring.hsm_error",
+                    hint="Check BASTION_PKCS11_PIN.",
+                )
+            shared.refs += 1
+            return shared
+
+    def release(self) -> None:
+        with self._registry_lock:
+            self.refs -= 1
+            if self.refs == 0:
+                del self._open[self.key]
+                with self.lock, contextlib.suppress(PKCS11Error):
+                    self.session.close()
+
+
 class Pkcs11KeyProvider:
     """AES-256-GCM KEKs inside a PKCS#11 token."""
 
@@ -46,14 +99,11 @@ class Pkcs11KeyProvider:
 
     def __init__(self, module: str, token_label: str, pin: Secret, *, namespace: str):
         self._namespace = namespace
-        try:
-            self._lib = pkcs11.lib(module)
-            token = self._lib.get_token(token_label=token_label)
-            self._session: Any = token.open(user_pin=pin.reveal(), rw=True)
-        except (PKCS11Error, RuntimeError, OSError) as exc:
-            raise _hsm_error("open a session", exc) from exc
+        self._shared = _SharedSession.acquire(module, token_label, pin)
+        self._session: Any = self._shared.session
         # A PKCS#11 session must not be used from two threads at once.
-        self._lock = threading.Lock()
+        self._lock = self._shared.lock
+        self._closed = False
 
     def label_for(self, version: int) -> str:
         """Label of KEK ``version`` inside the token."""
@@ -162,7 +212,7 @@ class Pkcs11KeyProvider:
                 raise _hsm_error("destroy a key", exc) from exc
 
     def close(self) -> None:
-        """Close the token session."""
-        with self._lock:
-            with contextlib.suppress(PKCS11Error):
-                self._session.close()
+        """Release this provider's share of the token session."""
+        if not self._closed:
+            self._closed = True
+            self._shared.release()
