@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from typing import Any
 
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -56,6 +65,29 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]
         # Cells are data (names, grants, audit details): plain text, never Rich markup.
         table.add_row(*(Text(fmt(v)) for v in row))
     console().print(table)
+
+
+@contextmanager
+def byte_progress(description: str) -> Iterator[Callable[[int], Callable[[int], None]]]:
+    """A Rich progress bar on stderr for long byte streams; silent when not a terminal.
+
+    Yields a factory: given the total size it returns the per-chunk ``advance`` callback.
+    """
+    err = console(stderr=True)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+
+        def start(total: int) -> Callable[[int], None]:
+            task = bar.add_task(description, total=total)
+            return lambda n: bar.advance(task, n)
+
+        yield start
 
 
 def say(message: str) -> None:

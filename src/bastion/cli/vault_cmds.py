@@ -96,7 +96,16 @@ def data_add(
 ) -> None:
     """Encrypt a file into the vault as the next version of a dataset."""
     with acting() as (ws, ctx):
-        item = objects.add(ws, ctx, Kind.DATASET, path, name, classification=classification)
+        with output.byte_progress(f"encrypting {path.name}") as progress:
+            item = objects.add(
+                ws,
+                ctx,
+                Kind.DATASET,
+                path,
+                name,
+                classification=classification,
+                progress=progress,
+            )
     _show_added(item, as_json)
 
 
@@ -106,7 +115,17 @@ def data_get(
 ) -> None:
     """Decrypt a dataset version to a file (written only once fully verified)."""
     with acting() as (ws, ctx):
-        item = objects.get(ws, ctx, Kind.DATASET, name, out, version=version, overwrite=force)
+        with output.byte_progress(f"decrypting {name}") as progress:
+            item = objects.get(
+                ws,
+                ctx,
+                Kind.DATASET,
+                name,
+                out,
+                version=version,
+                overwrite=force,
+                progress=progress,
+            )
     if as_json:
         output.print_json(item)
         return
@@ -164,9 +183,17 @@ def model_add(
 ) -> None:
     """Encrypt a model file into the vault, recording its training dataset."""
     with acting() as (ws, ctx):
-        item = objects.add(
-            ws, ctx, Kind.MODEL, path, name, classification=classification, trained_on=trained_on
-        )
+        with output.byte_progress(f"encrypting {path.name}") as progress:
+            item = objects.add(
+                ws,
+                ctx,
+                Kind.MODEL,
+                path,
+                name,
+                classification=classification,
+                trained_on=trained_on,
+                progress=progress,
+            )
     _show_added(item, as_json)
 
 
@@ -176,7 +203,17 @@ def model_get(
 ) -> None:
     """Decrypt a model version to a file (written only once fully verified)."""
     with acting() as (ws, ctx):
-        item = objects.get(ws, ctx, Kind.MODEL, name, out, version=version, overwrite=force)
+        with output.byte_progress(f"decrypting {name}") as progress:
+            item = objects.get(
+                ws,
+                ctx,
+                Kind.MODEL,
+                name,
+                out,
+                version=version,
+                overwrite=force,
+                progress=progress,
+            )
     if as_json:
         output.print_json(item)
         return

@@ -24,6 +24,7 @@ import hmac
 import io
 import secrets
 import struct
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
@@ -279,11 +280,13 @@ def encrypt_stream(
     cipher: Cipher = Cipher.AES_256_GCM,
     chunk_size: int = 1 << DEFAULT_CHUNK_LOG2,
     hash_plaintext: bool = True,
+    progress: Callable[[int], None] | None = None,
 ) -> StreamResult:
     """Encrypt exactly ``length`` bytes of ``src`` into ``dst``; hash them on the way.
 
     The SHA-256 of the plaintext (``StreamResult.sha256``) is computed in the same pass;
     ``hash_plaintext=False`` skips it (only for measuring the format itself).
+    ``progress`` is called with the number of plaintext bytes of each chunk written.
 
     ``src`` must hold exactly ``length`` bytes: a source that grows or shrinks while it
     is read (a file being written by someone else) is refused, not half-stored.
@@ -318,6 +321,8 @@ def encrypt_stream(
                 digest.update(plain)
             aead.encrypt_into(_nonce(prefix, index, final), plain, aad, sealed[: want + TAG_LEN])
             dst.write(sealed[: want + TAG_LEN])
+            if progress is not None:
+                progress(want)
         if src.read(1):
             raise InvalidInput("the source grew while it was read", code="vault.source_changed")
         sha = digest.hexdigest() if digest else ""
@@ -335,6 +340,7 @@ def decrypt_stream(
     *,
     available: int | None = None,
     hash_plaintext: bool = True,
+    progress: Callable[[int], None] | None = None,
 ) -> StreamResult:
     """Authenticate and decrypt an object from ``src`` into ``dst``.
 
@@ -373,6 +379,8 @@ def decrypt_stream(
             if digest is not None:
                 digest.update(plain)
             dst.write(plain)
+            if progress is not None:
+                progress(want)
         if src.read(1):
             raise _err("vault.tampered", "data follows the final chunk")
         sha = digest.hexdigest() if digest else ""

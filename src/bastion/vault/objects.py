@@ -15,6 +15,7 @@ import re
 import secrets
 import stat
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +38,8 @@ CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 # Unlabelled data is treated as sensitive until someone says otherwise.
 DEFAULT_CLASSIFICATION = "confidential"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+# Given the total size, returns the callback that receives each chunk's byte count.
+Progress = Callable[[int], Callable[[int], None]]
 
 
 class Kind(enum.StrEnum):
@@ -219,6 +222,7 @@ def add(
     *,
     classification: str | None = None,
     trained_on: str | None = None,
+    progress: Progress | None = None,
 ) -> ObjectInfo:
     """Encrypt ``path`` into the vault as the next version of ``name``.
 
@@ -244,6 +248,7 @@ def add(
         object_id = uuid.uuid4().hex
         blobs = _blobs(ws)
         source, size = _open_source(path)
+        advance = progress(size) if progress is not None else None
         with source, blobs.writer(object_id) as sink:
             result = encrypt_stream(
                 dek,
@@ -253,6 +258,7 @@ def add(
                 size,
                 cipher=cipher,
                 chunk_size=ws.settings.vault_chunk_size,
+                progress=advance,
             )
         try:
             with transaction(ws.sessions) as session:
@@ -307,6 +313,7 @@ def get(
     *,
     version: int | None = None,
     overwrite: bool = False,
+    progress: Progress | None = None,
 ) -> ObjectInfo:
     """Decrypt a version into ``out``; ``out`` appears only once every byte verified."""
     validate_name(name)
@@ -334,19 +341,28 @@ def get(
             op.details["version"] = row.version
             dek = unwrap_data_key(ws, session, key_row)
             info = _info(row, key_row)
-        _decrypt_to(ws, info, row.id, key_row.id, dek, out)
+        advance = progress(info.size) if progress is not None else None
+        _decrypt_to(ws, info, row.id, key_row.id, dek, out, advance)
         op.details.update(bytes=info.size, sha256=info.sha256)
         return info
 
 
 def _decrypt_to(
-    ws: Workspace, info: ObjectInfo, object_id: str, key_id: str, dek: bytes, out: Path
+    ws: Workspace,
+    info: ObjectInfo,
+    object_id: str,
+    key_id: str,
+    dek: bytes,
+    out: Path,
+    advance: Callable[[int], None] | None,
 ) -> None:
     tmp = out.with_name(f".{out.name}.{secrets.token_hex(6)}.part")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb", buffering=0) as sink, _blobs(ws).reader(object_id) as (src, n):
-            result = decrypt_stream(dek, bytes.fromhex(key_id), src, sink, available=n)
+            result = decrypt_stream(
+                dek, bytes.fromhex(key_id), src, sink, available=n, progress=advance
+            )
             if result.plaintext_length != info.size or not hmac.compare_digest(
                 result.sha256, info.sha256
             ):
