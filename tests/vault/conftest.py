@@ -11,10 +11,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
+from bastion.identity import credentials
 from tests.conftest import Env, Hsm, make_env
 
 PROVIDERS = ["local", "pkcs11"]
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 at minimum cost for the admin and test users' passwords.
+
+    Passwords are not under test here, and at full cost the two hashes per workspace
+    (the admin's, then its login) would be most of this folder's run time. The identity
+    tests cover hashing at the real parameters.
+    """
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(credentials, "_hasher", cheap)
 
 
 def _hsm_for(request: pytest.FixtureRequest, provider: str) -> Hsm | None:

@@ -155,6 +155,35 @@ def new_data_key(ws: Workspace, ctx: Context) -> tuple[DataKeyRow, bytes]:
     return row, dek
 
 
+def ensure_wrapped_under_live_kek(
+    ws: Workspace, session: Session, row: DataKeyRow, dek: bytes
+) -> None:
+    """Re-wrap a not yet committed data key if its KEK version left service meanwhile.
+
+    An add wraps its data key before the (possibly long) encryption and commits after
+    it. The KEK row is read with a share lock, which a concurrent ``retire`` (it takes
+    an update lock) waits for or is waited on by: either retire sees this key and
+    refuses, or this check sees the version retired and re-wraps under the active one.
+    """
+    kek = session.scalars(
+        select(KekVersionRow)
+        .where(KekVersionRow.provider == row.provider, KekVersionRow.version == row.kek_version)
+        .with_for_update(read=True)
+    ).one_or_none()
+    if kek is not None and kek.state in (ACTIVE, ENABLED):
+        return
+    provider = ws.key_provider
+    active = _active(session, provider.name)
+    if active is None:
+        raise KeyringError("no active KEK version", code="keyring.no_active_version")
+    row.wrapped = provider.wrap(
+        active.version, dek, wrap_aad(row.id, provider.name, active.version)
+    )
+    row.provider = provider.name
+    row.kek_version = active.version
+    row.wrap_algorithm = active.algorithm
+
+
 def _provider_named(ws: Workspace, name: str) -> KeyProvider:
     if name == ws.key_provider.name:
         return ws.key_provider

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from io import FileIO
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,12 @@ from bastion.db.models import DataKeyRow, VaultObjectRow
 from bastion.errors import Conflict, EncryptedObjectError, InvalidInput, NotFound
 from bastion.operation import operation
 from bastion.vault.blobs import BlobStore
-from bastion.vault.keys import new_data_key, shred_data_key, unwrap_data_key
+from bastion.vault.keys import (
+    ensure_wrapped_under_live_kek,
+    new_data_key,
+    shred_data_key,
+    unwrap_data_key,
+)
 from bastion.workspace import Workspace
 
 CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
@@ -166,20 +172,22 @@ def _blobs(ws: Workspace) -> BlobStore:
     return BlobStore(ws.blob_dir)
 
 
-def _open_source(path: Path) -> tuple[Any, int]:
+def _open_source(path: Path) -> tuple[FileIO, int]:
+    # O_NONBLOCK: opening a FIFO or a device must not hang waiting for a writer; the
+    # flag means nothing for the regular files that pass the check below.
     try:
-        handle = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the caller
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise InvalidInput(f"no such file: {path}", code="vault.no_such_file") from None
     except IsADirectoryError:
         raise InvalidInput(f"{path} is a folder, not a file", code="vault.not_a_file") from None
-    except PermissionError:
+    except OSError:
         raise InvalidInput(f"cannot read {path}", code="vault.unreadable") from None
-    info = os.fstat(handle.fileno())
+    info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
-        handle.close()
+        os.close(fd)
         raise InvalidInput(f"{path} is not a regular file", code="vault.not_a_file")
-    return handle, info.st_size
+    return FileIO(fd, "rb", closefd=True), info.st_size
 
 
 def _resolve(
@@ -193,6 +201,14 @@ def _resolve(
     elif live:
         query = query.where(VaultObjectRow.state == "active")
     row = session.scalars(query.order_by(VaultObjectRow.version.desc()).limit(1)).first()
+    if row is None and version is None and live:
+        # Every version was shredded: say so rather than pretend it never existed.
+        row = session.scalars(
+            select(VaultObjectRow)
+            .where(VaultObjectRow.kind == kind.value, VaultObjectRow.name == name)
+            .order_by(VaultObjectRow.version.desc())
+            .limit(1)
+        ).first()
     if row is None:
         which = f"{name}@{version}" if version is not None else name
         raise NotFound(f"no {kind.value} {which!r} in the vault", code="vault.not_found")
@@ -283,6 +299,8 @@ def add(
                     lineage=lineage,
                     state="active",
                 )
+                # The KEK may have been rotated away and retired while we encrypted.
+                ensure_wrapped_under_live_kek(ws, session, key_row, dek)
                 session.add(key_row)
                 session.flush()
                 session.add(row)
@@ -332,6 +350,8 @@ def get(
             )
         if out.exists() and not out.is_file():
             raise InvalidInput(f"{out} is not a file", code="vault.not_a_file")
+        if not out.parent.is_dir():
+            raise InvalidInput(f"folder {out.parent} does not exist", code="vault.no_such_folder")
         with transaction(ws.sessions) as session:
             row = _resolve(session, kind, name, version)
             key_row = session.get(DataKeyRow, row.data_key_id)
@@ -357,7 +377,12 @@ def _decrypt_to(
     advance: Callable[[int], None] | None,
 ) -> None:
     tmp = out.with_name(f".{out.name}.{secrets.token_hex(6)}.part")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot write beside {out}: {exc.strerror}", code="vault.unwritable"
+        ) from None
     try:
         with os.fdopen(fd, "wb", buffering=0) as sink, _blobs(ws).reader(object_id) as (src, n):
             result = decrypt_stream(
