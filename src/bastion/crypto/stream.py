@@ -259,6 +259,42 @@ def _nonce(prefix: bytes, index: int, final: bool) -> bytes:
     return prefix + index.to_bytes(4, "big") + (b"\x01" if final else b"\x00")
 
 
+Source = ByteReader | bytes | bytearray | memoryview
+
+
+class _Chunks:
+    """Hands out the next ``n`` bytes of a source.
+
+    From a file-like reader they are read into the caller's reused buffer; from an
+    object already in memory they are a slice of it, so nothing is copied.
+    """
+
+    def __init__(self, src: Source):
+        self._view: memoryview | None = None
+        self._reader: ByteReader | None = None
+        if isinstance(src, bytes | bytearray | memoryview):
+            self._view = memoryview(src).cast("B")
+        else:
+            self._reader = src
+        self._offset = 0
+
+    def take(self, n: int, buffer: memoryview) -> memoryview:
+        """Up to ``n`` bytes (fewer only at the end of the source)."""
+        if self._view is not None:
+            piece = self._view[self._offset : self._offset + n]
+            self._offset += len(piece)
+            return piece
+        assert self._reader is not None
+        return buffer[: _read_exact(self._reader, buffer[:n])]
+
+    def exhausted(self) -> bool:
+        """True when nothing follows what was taken."""
+        if self._view is not None:
+            return self._offset == len(self._view)
+        assert self._reader is not None
+        return not self._reader.read(1)
+
+
 def _read_exact(src: ByteReader, view: memoryview) -> int:
     """Fill ``view`` from ``src``; return how many bytes arrived (less only at EOF)."""
     got = 0
@@ -273,7 +309,7 @@ def _read_exact(src: ByteReader, view: memoryview) -> int:
 def encrypt_stream(
     key: bytes,
     key_id: bytes,
-    src: ByteReader,
+    src: Source,
     dst: ByteWriter,
     length: int,
     *,
@@ -306,11 +342,12 @@ def encrypt_stream(
     sealed = memoryview(bytearray(chunk_size + TAG_LEN))
     remaining = length
     prefix = header.nonce_prefix
+    chunks = _Chunks(src)
     try:
         for index in range(header.chunk_count):
             want = min(chunk_size, remaining)
-            plain = plains[index & 1][:want]
-            if _read_exact(src, plain) != want:
+            plain = chunks.take(want, plains[index & 1])
+            if len(plain) != want:
                 raise InvalidInput(
                     "the source ended before its announced length (was it modified while read?)",
                     code="vault.source_changed",
@@ -323,7 +360,7 @@ def encrypt_stream(
             dst.write(sealed[: want + TAG_LEN])
             if progress is not None:
                 progress(want)
-        if src.read(1):
+        if not chunks.exhausted():
             raise InvalidInput("the source grew while it was read", code="vault.source_changed")
         sha = digest.hexdigest() if digest else ""
     finally:
@@ -335,7 +372,7 @@ def encrypt_stream(
 def decrypt_stream(
     key: bytes,
     key_id: bytes,
-    src: ByteReader,
+    src: Source,
     dst: ByteWriter,
     *,
     available: int | None = None,
@@ -348,8 +385,8 @@ def decrypt_stream(
     ``vault.truncated`` before anything is decrypted. Raises
     :class:`~bastion.errors.EncryptedObjectError` with a specific code on any failure.
     """
-    head = bytearray(HEADER_LEN)
-    raw = bytes(head[: _read_exact(src, memoryview(head))])
+    chunks = _Chunks(src)
+    raw = bytes(chunks.take(HEADER_LEN, memoryview(bytearray(HEADER_LEN))))
     header = parse_header(raw)
     _authenticate_header(key, raw, header, key_id)
     if available is not None:
@@ -365,14 +402,13 @@ def decrypt_stream(
     try:
         for index in range(header.chunk_count):
             want = min(header.chunk_size, remaining)
-            if _read_exact(src, sealed[: want + TAG_LEN]) != want + TAG_LEN:
+            record = chunks.take(want + TAG_LEN, sealed)
+            if len(record) != want + TAG_LEN:
                 raise _err("vault.truncated", f"encrypted object ends inside chunk {index}")
             final = index == header.chunk_count - 1
             plain = plains[index & 1][:want]
             try:
-                aead.decrypt_into(
-                    _nonce(header.nonce_prefix, index, final), sealed[: want + TAG_LEN], raw, plain
-                )
+                aead.decrypt_into(_nonce(header.nonce_prefix, index, final), record, raw, plain)
             except InvalidTag:
                 raise _err("vault.tampered", f"chunk {index} failed authentication") from None
             remaining -= want
@@ -381,7 +417,7 @@ def decrypt_stream(
             dst.write(plain)
             if progress is not None:
                 progress(want)
-        if src.read(1):
+        if not chunks.exhausted():
             raise _err("vault.tampered", "data follows the final chunk")
         sha = digest.hexdigest() if digest else ""
     finally:
@@ -393,21 +429,21 @@ def decrypt_stream(
 def encrypt_bytes(
     key: bytes,
     key_id: bytes,
-    data: bytes,
+    data: bytes | bytearray | memoryview,
     *,
     cipher: Cipher = Cipher.AES_256_GCM,
     chunk_size: int = 1 << DEFAULT_CHUNK_LOG2,
 ) -> bytes:
     """In-memory convenience around :func:`encrypt_stream`."""
     out = io.BytesIO()
-    encrypt_stream(
-        key, key_id, io.BytesIO(data), out, len(data), cipher=cipher, chunk_size=chunk_size
-    )
+    view = memoryview(data).cast("B")
+    encrypt_stream(key, key_id, view, out, len(view), cipher=cipher, chunk_size=chunk_size)
     return out.getvalue()
 
 
-def decrypt_bytes(key: bytes, key_id: bytes, blob: bytes) -> bytes:
+def decrypt_bytes(key: bytes, key_id: bytes, blob: bytes | bytearray | memoryview) -> bytes:
     """In-memory convenience around :func:`decrypt_stream`."""
     out = io.BytesIO()
-    decrypt_stream(key, key_id, io.BytesIO(blob), out, available=len(blob))
+    view = memoryview(blob).cast("B")
+    decrypt_stream(key, key_id, view, out, available=len(view))
     return out.getvalue()
