@@ -233,3 +233,13 @@ def test_pkcs11_provider_from_the_environment(
     assert softhsm.pin not in everything
     cli.setenv("BASTION_PKCS11_PIN", "0000wrong")
     cli.fails(8, "keyring.hsm_error", "data", "get", "hsm", "-o", str(tmp_path / "o2"))
+
+
+def test_sweep_from_the_cli(cli: Cli, admin: Admin, tmp_path: Path) -> None:
+    _file(tmp_path / "d.bin", 5000)
+    cli.ok("data", "add", str(tmp_path / "d.bin"), "--name", "d")
+    swept = cli.ok("data", "sweep", "--json").json()
+    assert swept == {"partial_files": 0, "orphan_blobs": 0, "bytes": 0}
+    assert len(_blob_files(cli)) == 1
+    cli.fails(2, "vault.sweep_too_recent", "data", "sweep", "--older-than", "1m")
+    cli.fails(2, "input.bad_duration", "data", "sweep", "--older-than", "soon")

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from bastion.cli import output
+from bastion.cli.parsing import duration
 from bastion.cli.runtime import acting
 from bastion.vault import objects
 from bastion.vault.objects import Kind, ObjectInfo
@@ -167,6 +168,25 @@ def data_rm(
     output.say(
         f"Shredded {result.name} version(s) {', '.join(map(str, result.versions))} "
         f"({result.bytes} bytes): their data keys are destroyed."
+    )
+
+
+@data_app.command("sweep")
+def data_sweep(
+    older_than: Annotated[
+        str, typer.Option("--older-than", help="Only files older than this (default 24h).")
+    ] = "24h",
+    as_json: JsonFlag = False,
+) -> None:
+    """Reclaim space from blobs no live dataset or model needs (left by crashes)."""
+    with acting() as (ws, ctx):
+        result = objects.sweep(ws, ctx, older_than=duration(older_than))
+    if as_json:
+        output.print_json(result)
+        return
+    output.say(
+        f"Removed {result.partial_files} partial and {result.orphan_blobs} orphan blob file(s), "
+        f"{result.bytes} bytes."
     )
 
 

@@ -79,3 +79,18 @@ class BlobStore:
         if path.exists():
             path.unlink()
             _fsync_dir(path.parent)
+
+    def candidates(self, cutoff: float) -> Iterator[tuple[str, Path]]:
+        """Every blob and leftover ``.part`` file last modified before ``cutoff``.
+
+        Yields ``(object id, path)``. The age limit keeps files that a running ``add``
+        is still writing, or has published but not yet committed, out of reach.
+        """
+        for path in sorted(self.root.glob(f"*/*{SUFFIX}")) + sorted(
+            (self.root / "tmp").glob("*.part")
+        ):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    yield path.name.split(".", 1)[0], path
+            except FileNotFoundError:
+                continue

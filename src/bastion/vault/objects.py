@@ -17,7 +17,7 @@ import stat
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from io import FileIO
 from pathlib import Path
 from typing import Any
@@ -499,4 +499,46 @@ def remove(
         for object_id in ids:
             _blobs(ws).delete(object_id)
         op.details.update(versions=result.versions, bytes=result.bytes)
+        return result
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What :func:`sweep` removed."""
+
+    partial_files: int
+    orphan_blobs: int
+    bytes: int
+
+
+def sweep(ws: Workspace, ctx: Context, *, older_than: timedelta) -> SweepResult:
+    """Delete blob files no live object needs, once they are older than ``older_than``.
+
+    Three kinds: ``.part`` files of adds that crashed, blobs published by an add that
+    crashed before its commit (their data key was never stored), and blobs of shredded
+    objects whose deletion was interrupted. All three are already undecryptable; this
+    only reclaims space.
+    """
+    if older_than < timedelta(minutes=5):
+        raise InvalidInput(
+            "refusing to sweep files younger than 5 minutes (an add may be writing them)",
+            code="vault.sweep_too_recent",
+        )
+    with operation(ws, ctx, "data.sweep", permission="data:write", resource="blobs") as op:
+        cutoff = (ctx.clock.now() - older_than).timestamp()
+        blobs = _blobs(ws)
+        partial = orphans = freed = 0
+        for object_id, path in blobs.candidates(cutoff):
+            if path.suffix == ".part":
+                partial += 1
+            else:
+                with transaction(ws.sessions) as session:
+                    row = session.get(VaultObjectRow, object_id)
+                    if row is not None and row.state == "active":
+                        continue
+                orphans += 1
+            freed += path.stat().st_size
+            path.unlink(missing_ok=True)
+        result = SweepResult(partial, orphans, freed)
+        op.details.update(partial_files=partial, orphan_blobs=orphans, bytes=freed)
         return result
