@@ -362,7 +362,7 @@ def get(
             dek = unwrap_data_key(ws, session, key_row)
             info = _info(row, key_row)
         advance = progress(info.size) if progress is not None else None
-        _decrypt_to(ws, info, row.id, key_row.id, dek, out, advance)
+        _decrypt_to(ws, info, row.id, key_row.id, dek, out, advance, overwrite=overwrite)
         op.details.update(bytes=info.size, sha256=info.sha256)
         return info
 
@@ -375,6 +375,8 @@ def _decrypt_to(
     dek: bytes,
     out: Path,
     advance: Callable[[int], None] | None,
+    *,
+    overwrite: bool,
 ) -> None:
     tmp = out.with_name(f".{out.name}.{secrets.token_hex(6)}.part")
     try:
@@ -396,7 +398,16 @@ def _decrypt_to(
                     "content digest does not match the record", code="vault.tampered"
                 )
             os.fsync(sink.fileno())
-        os.replace(tmp, out)
+        if overwrite:
+            os.replace(tmp, out)
+        else:
+            # link() refuses an existing name, so a file that appeared at ``out`` since
+            # the check is never clobbered.
+            try:
+                os.link(tmp, out)
+            except FileExistsError:
+                raise Conflict(f"{out} already exists", code="vault.output_exists") from None
+            tmp.unlink()
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
