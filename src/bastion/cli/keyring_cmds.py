@@ -90,11 +90,15 @@ def keyring_retire(
     destroy: Annotated[
         bool, typer.Option("--destroy", help="Also erase the key material for good.")
     ] = False,
+    provider: Annotated[
+        str | None,
+        typer.Option("--provider", help="Provider of the version (default: the configured one)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Retire a KEK version no data key uses any more (optionally destroying it)."""
     with acting() as (ws, ctx):
-        info = keys.retire(ws, ctx, version, destroy=destroy)
+        info = keys.retire(ws, ctx, version, destroy=destroy, provider_name=provider)
     if as_json:
         output.print_json(info)
         return

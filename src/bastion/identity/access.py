@@ -48,3 +48,36 @@ def authorize(session: Session, principal: Principal, permission: str, resource:
     """Look up the principal's role and :func:`check` the request."""
     grants = [] if principal.kind is PrincipalKind.SYSTEM else role_grants(session, principal.role)
     check(principal, grants, permission, resource)
+
+
+def _names(grants: list[str], permission: str) -> bool:
+    return any(g == "*" or g.partition("@")[0] == permission for g in grants)
+
+
+def authorize_each(
+    session: Session, principal: Principal, permission: str, resources: list[str], *, every: str
+) -> list[str]:
+    """The subset of ``resources`` the principal may ``permission``, for listings.
+
+    A principal allowed ``every`` (e.g. ``dataset/*``) sees all. One whose grants are
+    scoped (``data:list@dataset/public-*``) sees the matching ones. One that holds the
+    permission on nothing at all gets the usual denial, so deny-by-default still holds.
+    """
+    try:
+        authorize(session, principal, permission, every)
+        return list(resources)
+    except PermissionDenied:
+        grants = role_grants(session, principal.role)
+        holds = _names(grants, permission) and (
+            not principal.scopes or _names(list(principal.scopes), permission)
+        )
+        if not holds:
+            raise
+        allowed = []
+        for resource in resources:
+            try:
+                check(principal, grants, permission, resource)
+            except PermissionDenied:
+                continue
+            allowed.append(resource)
+        return allowed

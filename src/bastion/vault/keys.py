@@ -93,11 +93,9 @@ def _new_version(
     # Material first, row second: a crash in between leaves orphan material that no data
     # key references and that the next attempt at this version number replaces.
     provider.create_version(version, algorithm)
-    for row in session.scalars(
-        select(KekVersionRow).where(
-            KekVersionRow.provider == provider.name, KekVersionRow.state == ACTIVE
-        )
-    ):
+    # Exactly one version wraps new data keys, whichever provider holds it: after a
+    # switch of provider, the old provider's version is demoted too, so it can be retired.
+    for row in session.scalars(select(KekVersionRow).where(KekVersionRow.state == ACTIVE)):
         row.state = ENABLED
     row = KekVersionRow(
         provider=provider.name,

@@ -12,7 +12,6 @@ import enum
 import hmac
 import os
 import re
-import secrets
 import stat
 import uuid
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from bastion.crypto.stream import Cipher, decrypt_stream, encrypt_stream
 from bastion.db.engine import transaction, truncate_sqlite_wal
 from bastion.db.models import DataKeyRow, VaultObjectRow
 from bastion.errors import Conflict, EncryptedObjectError, InvalidInput, NotFound
+from bastion.identity.access import authorize_each
 from bastion.operation import operation
 from bastion.vault.blobs import BlobStore
 from bastion.vault.keys import (
@@ -38,6 +38,7 @@ from bastion.vault.keys import (
     shred_data_key,
     unwrap_data_key,
 )
+from bastion.vault.publish import PendingFile
 from bastion.workspace import Workspace
 
 CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
@@ -246,10 +247,6 @@ def add(
     transaction records the wrapped data key and the metadata. A crash before the
     commit leaves an orphan blob whose data key was never stored: unreadable noise.
     """
-    validate_name(name)
-    label = validate_classification(classification or DEFAULT_CLASSIFICATION)
-    if trained_on is not None and kind is not Kind.MODEL:
-        raise InvalidInput("only models have a training dataset", code="vault.bad_lineage")
     with operation(
         ws,
         ctx,
@@ -257,6 +254,11 @@ def add(
         permission=kind.permissions["add"],
         resource=kind.resource(name),
     ) as op:
+        # Validated inside the operation, so that refused input is audited too.
+        validate_name(name)
+        label = validate_classification(classification or DEFAULT_CLASSIFICATION)
+        if trained_on is not None and kind is not Kind.MODEL:
+            raise InvalidInput("only models have a training dataset", code="vault.bad_lineage")
         with transaction(ws.sessions) as session:
             lineage = _lineage(session, trained_on)
         cipher = Cipher.from_label(ws.settings.vault_cipher)
@@ -334,7 +336,6 @@ def get(
     progress: Progress | None = None,
 ) -> ObjectInfo:
     """Decrypt a version into ``out``; ``out`` appears only once every byte verified."""
-    validate_name(name)
     with operation(
         ws,
         ctx,
@@ -342,6 +343,7 @@ def get(
         permission=kind.permissions["read"],
         resource=kind.resource(name),
     ) as op:
+        validate_name(name)
         if out.exists() and not overwrite:
             raise Conflict(
                 f"{out} already exists",
@@ -378,52 +380,33 @@ def _decrypt_to(
     *,
     overwrite: bool,
 ) -> None:
-    tmp = out.with_name(f".{out.name}.{secrets.token_hex(6)}.part")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError as exc:
-        raise InvalidInput(
-            f"cannot write beside {out}: {exc.strerror}", code="vault.unwritable"
-        ) from None
-    try:
-        with os.fdopen(fd, "wb", buffering=0) as sink, _blobs(ws).reader(object_id) as (src, n):
-            result = decrypt_stream(
-                dek, bytes.fromhex(key_id), src, sink, available=n, progress=advance
+    pending = PendingFile(out, overwrite=overwrite)
+    with pending as sink, _blobs(ws).reader(object_id) as (src, n):
+        result = decrypt_stream(
+            dek, bytes.fromhex(key_id), src, sink, available=n, progress=advance
+        )
+        if result.plaintext_length != info.size or not hmac.compare_digest(
+            result.sha256, info.sha256
+        ):
+            # Authentic ciphertext of some other object of ours: a swapped blob file.
+            raise EncryptedObjectError(
+                "content digest does not match the record", code="vault.tampered"
             )
-            if result.plaintext_length != info.size or not hmac.compare_digest(
-                result.sha256, info.sha256
-            ):
-                # Authentic ciphertext of some other object of ours: a swapped blob file.
-                raise EncryptedObjectError(
-                    "content digest does not match the record", code="vault.tampered"
-                )
-            os.fsync(sink.fileno())
-        if overwrite:
-            os.replace(tmp, out)
-        else:
-            # link() refuses an existing name, so a file that appeared at ``out`` since
-            # the check is never clobbered.
-            try:
-                os.link(tmp, out)
-            except FileExistsError:
-                raise Conflict(f"{out} already exists", code="vault.output_exists") from None
-            tmp.unlink()
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        pending.publish()
 
 
 def list_objects(
     ws: Workspace, ctx: Context, kind: Kind, *, all_versions: bool = False
 ) -> list[ObjectInfo]:
-    """Latest live version of each name (or every version, shredded ones included)."""
+    """Latest live version of each name (or every version, shredded ones included).
+
+    Only names the caller may list appear: a grant scoped to ``dataset/public-*``
+    lists those datasets and no others.
+    """
     with operation(
-        ws,
-        ctx,
-        f"{kind.action_prefix}.list",
-        permission=kind.permissions["list"],
-        resource=f"{kind.value}/*",
-    ):
+        ws, ctx, f"{kind.action_prefix}.list", permission=None, resource=f"{kind.value}/*"
+    ) as op:
+        op.details["permission"] = kind.permissions["list"]
         with transaction(ws.sessions) as session:
             rows = session.execute(
                 select(VaultObjectRow, DataKeyRow)
@@ -431,7 +414,18 @@ def list_objects(
                 .where(VaultObjectRow.kind == kind.value)
                 .order_by(VaultObjectRow.name, VaultObjectRow.version)
             ).all()
-    infos = [_info(obj, key) for obj, key in rows]
+            names = sorted({obj.name for obj, _ in rows})
+            visible = set(
+                authorize_each(
+                    session,
+                    ctx.principal,
+                    kind.permissions["list"],
+                    [kind.resource(n) for n in names],
+                    every=f"{kind.value}/*",
+                )
+            )
+        infos = [_info(obj, key) for obj, key in rows if kind.resource(obj.name) in visible]
+        op.details["shown"] = len({i.name for i in infos})
     if all_versions:
         return infos
     latest: dict[str, ObjectInfo] = {}
@@ -443,7 +437,6 @@ def list_objects(
 
 def info(ws: Workspace, ctx: Context, kind: Kind, name: str) -> list[ObjectInfo]:
     """Every version of ``name``, shredded ones included (the record outlives the data)."""
-    validate_name(name)
     with operation(
         ws,
         ctx,
@@ -451,6 +444,7 @@ def info(ws: Workspace, ctx: Context, kind: Kind, name: str) -> list[ObjectInfo]
         permission=kind.permissions["list"],
         resource=kind.resource(name),
     ):
+        validate_name(name)
         with transaction(ws.sessions) as session:
             rows = session.execute(
                 select(VaultObjectRow, DataKeyRow)
@@ -472,7 +466,6 @@ def remove(
     pages and the WAL is checkpointed), then the blobs are removed. The metadata rows
     stay, marked shredded, as the record of the erasure.
     """
-    validate_name(name)
     with operation(
         ws,
         ctx,
@@ -480,6 +473,7 @@ def remove(
         permission=kind.permissions["remove"],
         resource=kind.resource(name),
     ) as op:
+        validate_name(name)
         with transaction(ws.sessions) as session:
             query = select(VaultObjectRow).where(
                 VaultObjectRow.kind == kind.value,
@@ -530,12 +524,12 @@ def sweep(ws: Workspace, ctx: Context, *, older_than: timedelta) -> SweepResult:
     objects whose deletion was interrupted. All three are already undecryptable; this
     only reclaims space.
     """
-    if older_than < timedelta(minutes=5):
-        raise InvalidInput(
-            "refusing to sweep files younger than 5 minutes (an add may be writing them)",
-            code="vault.sweep_too_recent",
-        )
     with operation(ws, ctx, "data.sweep", permission="data:write", resource="blobs") as op:
+        if older_than < timedelta(minutes=5):
+            raise InvalidInput(
+                "refusing to sweep files younger than 5 minutes (an add may be writing them)",
+                code="vault.sweep_too_recent",
+            )
         cutoff = (ctx.clock.now() - older_than).timestamp()
         blobs = _blobs(ws)
         partial = orphans = freed = 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Protocol
 
 from bastion.errors import InvalidInput
@@ -65,21 +65,23 @@ def _pkcs11(settings: Settings, keyring: Keyring) -> KeyProvider:
 BUILTIN: dict[str, ProviderFactory] = {"local": _local, "pkcs11": _pkcs11}
 
 
-def _registry() -> dict[str, ProviderFactory]:
-    found = dict(BUILTIN)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        found.setdefault(ep.name, ep.load())
-    return found
+def _plugins() -> dict[str, EntryPoint]:
+    # Entry points are listed, not imported: only the provider actually named is loaded.
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name not in BUILTIN}
 
 
 def provider_names() -> list[str]:
     """Every registered provider name."""
-    return sorted(_registry())
+    return sorted({*BUILTIN, *_plugins()})
 
 
 def make_provider(settings: Settings, keyring: Keyring) -> KeyProvider:
     """Build the provider named by ``settings.key_provider``."""
-    factory = _registry().get(settings.key_provider)
+    factory = BUILTIN.get(settings.key_provider)
+    if factory is None:
+        plugin = _plugins().get(settings.key_provider)
+        if plugin is not None:
+            factory = plugin.load()
     if factory is None:
         raise InvalidInput(
             f"unknown key provider {settings.key_provider!r}",
