@@ -14,7 +14,7 @@ from bastion.vault.keys import list_versions, retire, rotate
 from bastion.vault.objects import Kind, add, get, list_objects
 from bastion.workspace import open_workspace
 from tests.conftest import Env, Hsm
-from tests.vault.helpers import payload, write
+from tests.vault.helpers import object_row, payload, write
 
 DS = Kind.DATASET
 
@@ -65,3 +65,25 @@ def test_switching_provider_moves_every_key_and_frees_the_old_version(
     get(env.ws, env.admin, DS, "a", tmp_path / "out.bin")
     assert (tmp_path / "out.bin").read_bytes() == data
     assert env.ws.keyring.vault_kek(1) is None
+
+
+def test_configured_cipher_applies_to_new_objects_and_old_ones_still_open(
+    sqlite_env: Env, tmp_path: Path
+) -> None:
+    env = sqlite_env
+    old = payload(10_000, seed=5)
+    add(env.ws, env.admin, DS, write(tmp_path, "old.bin", old), "old")
+    env.ws.close()
+    env.ws = open_workspace(
+        env.settings.with_overrides(vault_cipher="chacha20-poly1305"), clock=env.clock
+    )
+    new = payload(3 * 4096 + 2, seed=6)
+    stored = add(env.ws, env.admin, DS, write(tmp_path, "new.bin", new), "new")
+    assert stored.cipher == "chacha20-poly1305"
+    blob = next(
+        p for p in env.ws.blob_dir.rglob("*.bstm") if p.stem == object_row(env, DS, "new", 1).id
+    )
+    assert blob.read_bytes()[5] == 2  # the cipher id in the header
+    for name, data in (("old", old), ("new", new)):
+        get(env.ws, env.admin, DS, name, tmp_path / f"{name}.out")
+        assert (tmp_path / f"{name}.out").read_bytes() == data
