@@ -11,8 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from bastion.audit.service import query_events
+from bastion.audit.store import AuditQuery
 from bastion.errors import Conflict
+from bastion.vault.objects import Kind, add, get
 from bastion.vault.publish import PendingFile
+from tests.conftest import Env
+from tests.vault.helpers import payload, write
 
 
 @pytest.fixture(params=["unnamed", "named"])
@@ -83,3 +88,23 @@ def test_a_killed_writer_leaves_no_plaintext(tmp_path: Path) -> None:
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_read_is_audited_before_its_output_appears(
+    sqlite_env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = sqlite_env
+    add(env.ws, env.admin, Kind.DATASET, write(tmp_path, "d.bin", payload(9000)), "d")
+    seen: list[list[str]] = []
+    real_publish = PendingFile.publish
+
+    def publish(self: PendingFile) -> None:
+        env.ws.audit.flush()
+        recorded = query_events(env.ws, env.admin, AuditQuery(action="data.get"))
+        seen.append([e.outcome for e in recorded])
+        real_publish(self)
+
+    monkeypatch.setattr(PendingFile, "publish", publish)
+    get(env.ws, env.admin, Kind.DATASET, "d", tmp_path / "out.bin")
+    assert seen == [["success"]]
+    assert (tmp_path / "out.bin").read_bytes() == payload(9000)

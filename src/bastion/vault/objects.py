@@ -8,6 +8,7 @@ the data keys, which is what makes erasure hold for every copy of the ciphertext
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import hmac
 import os
@@ -25,7 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bastion.context import Context
-from bastion.crypto.stream import Cipher, decrypt_stream, encrypt_stream
+from bastion.crypto.stream import ByteWriter, Cipher, decrypt_stream, encrypt_stream
 from bastion.db.engine import transaction, truncate_sqlite_wal
 from bastion.db.models import DataKeyRow, VaultObjectRow
 from bastion.errors import Conflict, EncryptedObjectError, InvalidInput, NotFound
@@ -335,64 +336,71 @@ def get(
     overwrite: bool = False,
     progress: Progress | None = None,
 ) -> ObjectInfo:
-    """Decrypt a version into ``out``; ``out`` appears only once every byte verified."""
-    with operation(
-        ws,
-        ctx,
-        f"{kind.action_prefix}.get",
-        permission=kind.permissions["read"],
-        resource=kind.resource(name),
-    ) as op:
-        validate_name(name)
-        if out.exists() and not overwrite:
-            raise Conflict(
-                f"{out} already exists",
-                code="vault.output_exists",
-                hint="Choose another -o path or pass --force.",
-            )
-        if out.exists() and not out.is_file():
-            raise InvalidInput(f"{out} is not a file", code="vault.not_a_file")
-        if not out.parent.is_dir():
-            raise InvalidInput(f"folder {out.parent} does not exist", code="vault.no_such_folder")
-        with transaction(ws.sessions) as session:
-            row = _resolve(session, kind, name, version)
-            key_row = session.get(DataKeyRow, row.data_key_id)
-            if key_row is None:
-                raise EncryptedObjectError("data key record is missing", code="vault.corrupt")
-            op.resource = f"{kind.resource(name)}@{row.version}"
-            op.details["version"] = row.version
-            dek = unwrap_data_key(ws, session, key_row)
-            info = _info(row, key_row)
-        advance = progress(info.size) if progress is not None else None
-        _decrypt_to(ws, info, row.id, key_row.id, dek, out, advance, overwrite=overwrite)
-        op.details.update(bytes=info.size, sha256=info.sha256)
+    """Decrypt a version into ``out``; ``out`` appears only once every byte verified.
+
+    The plaintext gets its name only after the read's audit event is durable, so no
+    read can complete without its record (a crash in between leaves a recorded read
+    whose output never appeared, never the reverse).
+    """
+    with contextlib.ExitStack() as stack:
+        with operation(
+            ws,
+            ctx,
+            f"{kind.action_prefix}.get",
+            permission=kind.permissions["read"],
+            resource=kind.resource(name),
+        ) as op:
+            validate_name(name)
+            _check_output(out, overwrite)
+            with transaction(ws.sessions) as session:
+                row = _resolve(session, kind, name, version)
+                key_row = session.get(DataKeyRow, row.data_key_id)
+                if key_row is None:
+                    raise EncryptedObjectError("data key record is missing", code="vault.corrupt")
+                op.resource = f"{kind.resource(name)}@{row.version}"
+                op.details["version"] = row.version
+                dek = unwrap_data_key(ws, session, key_row)
+                info = _info(row, key_row)
+            pending = PendingFile(out, overwrite=overwrite)
+            sink = stack.enter_context(pending)
+            advance = progress(info.size) if progress is not None else None
+            _decrypt_into(ws, info, row.id, key_row.id, dek, sink, advance)
+            op.details.update(bytes=info.size, sha256=info.sha256)
+        pending.publish()
         return info
 
 
-def _decrypt_to(
+def _check_output(out: Path, overwrite: bool) -> None:
+    if out.exists() and not overwrite:
+        raise Conflict(
+            f"{out} already exists",
+            code="vault.output_exists",
+            hint="Choose another -o path or pass --force.",
+        )
+    if out.exists() and not out.is_file():
+        raise InvalidInput(f"{out} is not a file", code="vault.not_a_file")
+    if not out.parent.is_dir():
+        raise InvalidInput(f"folder {out.parent} does not exist", code="vault.no_such_folder")
+
+
+def _decrypt_into(
     ws: Workspace,
     info: ObjectInfo,
     object_id: str,
     key_id: str,
     dek: bytes,
-    out: Path,
+    sink: ByteWriter,
     advance: Callable[[int], None] | None,
-    *,
-    overwrite: bool,
 ) -> None:
-    pending = PendingFile(out, overwrite=overwrite)
-    with pending as sink, _blobs(ws).reader(object_id) as (src, n):
+    with _blobs(ws).reader(object_id) as (src, n):
         result = decrypt_stream(
             dek, bytes.fromhex(key_id), src, sink, available=n, progress=advance
         )
-        if result.plaintext_length != info.size or not hmac.compare_digest(
-            result.sha256, info.sha256
-        ):
-            # Authentic ciphertext of some other object of ours: a swapped blob file.
-            raise EncryptedObjectError(
-                "content digest does not match the record", code="vault.tampered"
-            )
-        pending.publish()
+    if result.plaintext_length != info.size or not hmac.compare_digest(result.sha256, info.sha256):
+        # Authentic ciphertext of some other object of ours: a swapped blob file.
+        raise EncryptedObjectError(
+            "content digest does not match the record", code="vault.tampered"
+        )
 
 
 def list_objects(
