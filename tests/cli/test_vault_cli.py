@@ -243,3 +243,34 @@ def test_sweep_from_the_cli(cli: Cli, admin: Admin, tmp_path: Path) -> None:
     assert len(_blob_files(cli)) == 1
     cli.fails(2, "vault.sweep_too_recent", "data", "sweep", "--older-than", "1m")
     cli.fails(2, "input.bad_duration", "data", "sweep", "--older-than", "soon")
+
+
+def test_rekey_reseals_the_keyring_under_a_new_master_secret(
+    cli: Cli, admin: Admin, tmp_path: Path
+) -> None:
+    data = _file(tmp_path / "d.bin", 20_000, seed=9)
+    cli.ok("data", "add", str(tmp_path / "d.bin"), "--name", "d")
+    keyring_file = cli.workspace / ".bastion" / "keyring.json"
+    before = keyring_file.read_bytes()
+
+    doc = cli.ok("keyring", "rekey", "--json").json()
+    assert doc["kdf"] == "hkdf-sha256" and doc["master_key"] != admin.master_key
+    assert keyring_file.read_bytes() != before
+    # The old key opens nothing now, and changes nothing while failing.
+    after = keyring_file.read_bytes()
+    cli.fails(8, "keyring.wrong_master_key", "data", "list")
+    assert keyring_file.read_bytes() == after
+    cli.setenv("BASTION_MASTER_KEY", doc["master_key"])
+    cli.ok("data", "get", "d", "-o", str(tmp_path / "out.bin"))
+    assert (tmp_path / "out.bin").read_bytes() == data
+
+    # To a passphrase; the same session (the pepper did not change) keeps working.
+    cli.ok("keyring", "rekey", "--passphrase-stdin", stdin="a long new passphrase\n")
+    cli.delenv("BASTION_MASTER_KEY")
+    cli.setenv("BASTION_PASSPHRASE", "a long new passphrase")
+    cli.ok("data", "get", "d", "-o", str(tmp_path / "out2.bin"))
+    assert (tmp_path / "out2.bin").read_bytes() == data
+    events = cli.ok("audit", "query", "--action", "keyring.rekey", "--json").json()
+    assert [e["details"]["kdf"] for e in events] == ["hkdf-sha256", "argon2id"]
+    exported = cli.ok("audit", "export", "--format", "jsonl").out
+    assert doc["master_key"] not in exported and "a long new passphrase" not in exported

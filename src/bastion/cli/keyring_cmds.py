@@ -7,7 +7,10 @@ from typing import Annotated
 import typer
 
 from bastion.cli import output
+from bastion.cli.parsing import stdin_line
 from bastion.cli.runtime import acting
+from bastion.config import Secret
+from bastion.crypto.keyring import MasterSecret, generate_master_key
 from bastion.vault import keys
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -103,3 +106,34 @@ def keyring_retire(
         output.print_json(info)
         return
     output.say(f"KEK {info.provider} v{info.version} is now {info.state}.")
+
+
+@keyring_app.command("rekey")
+def keyring_rekey(
+    passphrase_stdin: Annotated[
+        bool,
+        typer.Option("--passphrase-stdin", help="Seal with a new passphrase read from stdin."),
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Re-seal the keyring under a new master key (printed once) or a new passphrase."""
+    if passphrase_stdin:
+        secret = MasterSecret(passphrase=Secret(stdin_line("passphrase")))
+        new_key: Secret | None = None
+    else:
+        new_key = Secret(generate_master_key())
+        secret = MasterSecret(master_key=new_key)
+    with acting() as (ws, ctx):
+        kdf = keys.rekey_master(ws, ctx, secret)
+    if as_json:
+        doc: dict[str, object] = {"kdf": kdf}
+        if new_key is not None:
+            doc["master_key"] = new_key.reveal()
+        output.print_json(doc)
+        return
+    output.say(f"Keyring re-sealed ({kdf}); the previous master secret no longer opens it.")
+    if new_key is not None:
+        output.say("New master key (shown once; store it, then export it):")
+        output.say(f"  export BASTION_MASTER_KEY={new_key.reveal()}")
+    else:
+        output.say("Set BASTION_PASSPHRASE to the new passphrase and unset BASTION_MASTER_KEY.")

@@ -1,14 +1,23 @@
-"""Parsing of durations and times given on the command line."""
+"""Parsing of durations, times and standard-input secrets given to the command line."""
 
 from __future__ import annotations
 
 import re
+import sys
 from datetime import UTC, datetime, timedelta
 
 from bastion.errors import InvalidInput
 
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def stdin_line(what: str) -> str:
+    """One line from standard input (secrets are never taken as arguments)."""
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        raise InvalidInput(f"no {what} on standard input", code="input.missing_stdin")
+    return line
 
 
 def duration(text: str) -> timedelta:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +9,7 @@ import typer
 
 from bastion.bootstrap import initialize
 from bastion.cli import output
+from bastion.cli.parsing import stdin_line
 from bastion.cli.runtime import (
     STATE,
     acting,
@@ -27,13 +27,6 @@ from bastion.identity import principals, sessions
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 mfa_app = typer.Typer(help="Multi-factor authentication (TOTP).", no_args_is_help=True)
-
-
-def _read_stdin_line(what: str) -> str:
-    line = sys.stdin.readline().rstrip("\r\n")
-    if not line:
-        raise InvalidInput(f"no {what} on standard input", code="input.missing_stdin")
-    return line
 
 
 def init(
@@ -59,7 +52,7 @@ def init(
     settings = load_settings(workspace=target.resolve() if target is not None else None)
     if passphrase_stdin:
         settings = settings.with_overrides(
-            passphrase=Secret(_read_stdin_line("passphrase")), master_key=None
+            passphrase=Secret(stdin_line("passphrase")), master_key=None
         )
     result = initialize(settings, admin_name=admin, source=source_label())
     result.workspace.close()
@@ -107,7 +100,7 @@ def login(
                 "bastion login --user NAME --password-stdin --otp CODE"
             ),
         )
-    password = _read_stdin_line("password")
+    password = stdin_line("password")
     with opened() as ws:
         ctx = Context(principal=ANONYMOUS, source=source_label(), clock=ws.clock)
         grant = sessions.login(ws, ctx, user, password, otp)

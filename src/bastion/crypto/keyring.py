@@ -23,7 +23,7 @@ import hmac
 import json
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -250,21 +250,51 @@ class Keyring:
         except (DecryptionFailed, KeyError, ValueError) as exc:
             raise KeyringError(f"{self._path} is damaged", code="keyring.corrupt") from exc
 
-    def _update(self, mutate: Callable[[dict[str, Any]], None]) -> None:
-        """Read-modify-write under an exclusive lock, so concurrent rotations never lose keys."""
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Hold the keyring's write lock, with the file freshly re-read."""
         lock_path = self._path.with_name(self._path.name + ".lock")
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             self._reload_locked()
-            keys = json.loads(json.dumps(self._keys))
-            mutate(keys)
-            self._keys = keys
-            self._save()
+            yield
         finally:
             with contextlib.suppress(OSError):
                 fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+
+    def _update(self, mutate: Callable[[dict[str, Any]], None]) -> None:
+        """Read-modify-write under an exclusive lock, so concurrent rotations never lose keys."""
+        with self._exclusive():
+            keys = json.loads(json.dumps(self._keys))
+            mutate(keys)
+            self._keys = keys
+            self._save()
+
+    def rekey(self, secret: MasterSecret) -> None:
+        """Re-seal every key under a new master key or passphrase (new salt, new KEK).
+
+        The keys themselves do not change, so nothing else needs re-encrypting; the old
+        secret stops opening this file at once (older copies of the file still open with
+        it). Other processes that hold the file open get ``keyring.changed`` on their next
+        key change and must be restarted with the new secret.
+        """
+        with self._exclusive():
+            header: dict[str, Any] = {
+                "format": FORMAT,
+                "version": VERSION,
+                "kdf": _new_kdf_header(secret),
+                "aead": "aes-256-gcm",
+            }
+            self._kek = _derive_kek(header["kdf"], secret)
+            self._header = header
+            self._save()
+
+    @property
+    def kdf_algorithm(self) -> str:
+        """``hkdf-sha256`` (master key) or ``argon2id`` (passphrase)."""
+        return str(self._header["kdf"]["alg"])
 
     def _save(self) -> None:
         plaintext = json.dumps(self._keys, sort_keys=True).encode()

@@ -19,6 +19,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from bastion.context import Context
+from bastion.crypto.keyring import MasterSecret
 from bastion.crypto.providers import KeyProvider
 from bastion.crypto.wrapping import wrap_aad
 from bastion.db.engine import transaction
@@ -417,6 +418,19 @@ def retire(
                 row.destroyed_at,
                 0,
             )
+
+
+def rekey_master(ws: Workspace, ctx: Context, secret: MasterSecret) -> str:
+    """Re-seal the keyring under a new master key or passphrase; return the KDF used.
+
+    What to do when the master secret may have leaked: every key Bastion holds (KEKs,
+    audit signing key, pepper) stays the same, only what seals them changes.
+    """
+    with operation(ws, ctx, "keyring.rekey", permission="keyring:manage", resource="keyring") as op:
+        op.details["previous_kdf"] = ws.keyring.kdf_algorithm
+        ws.keyring.rekey(secret)
+        op.details["kdf"] = ws.keyring.kdf_algorithm
+        return ws.keyring.kdf_algorithm
 
 
 def rows_on_version(session: Session, provider: str, version: int) -> int:
