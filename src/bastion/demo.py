@@ -168,6 +168,10 @@ def _vault_tour(
     )
     assert not (root / "tampered.csv").exists()
     console.print("  no output file was written: never garbage, never a partial plaintext")
+    for result in vault.verify(ws, admin, Kind.DATASET):
+        console.print(
+            f"  verify {result.name}@{result.version}: {result.error or 'intact'}", markup=False
+        )
     blob.write_bytes(backup)
     shredded = vault.remove(ws, alice, Kind.DATASET, "customers", version=second.version)
     with ws.sessions() as session:

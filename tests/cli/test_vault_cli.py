@@ -274,3 +274,18 @@ def test_rekey_reseals_the_keyring_under_a_new_master_secret(
     assert [e["details"]["kdf"] for e in events] == ["hkdf-sha256", "argon2id"]
     exported = cli.ok("audit", "export", "--format", "jsonl").out
     assert doc["master_key"] not in exported and "a long new passphrase" not in exported
+
+
+def test_verify_from_the_cli_exits_non_zero_on_damage(
+    cli: Cli, admin: Admin, tmp_path: Path
+) -> None:
+    _file(tmp_path / "d.bin", 50_000)
+    cli.ok("data", "add", str(tmp_path / "d.bin"), "--name", "d")
+    assert cli.ok("data", "verify", "--json").json()[0]["error"] is None
+    (blob,) = _blob_files(cli)
+    raw = bytearray(blob.read_bytes())
+    raw[100] ^= 4
+    blob.write_bytes(bytes(raw))
+    result = cli.fails(11, "vault.verify_failed", "data", "verify")
+    assert "vault.tampered" in result.out
+    cli.ok("model", "verify")  # no models: nothing to check, nothing failed

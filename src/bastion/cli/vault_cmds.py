@@ -10,6 +10,7 @@ import typer
 from bastion.cli import output
 from bastion.cli.parsing import duration
 from bastion.cli.runtime import acting
+from bastion.errors import EncryptedObjectError
 from bastion.vault import objects
 from bastion.vault.objects import Kind, ObjectInfo
 
@@ -188,6 +189,44 @@ def data_sweep(
         f"Removed {result.partial_files} partial and {result.orphan_blobs} orphan blob file(s), "
         f"{result.bytes} bytes."
     )
+
+
+def _verify(kind: Kind, name: str | None, as_json: bool) -> None:
+    with acting() as (ws, ctx):
+        results = objects.verify(ws, ctx, kind, name)
+    failed = [r for r in results if r.error]
+    if as_json:
+        output.print_json(results)
+    else:
+        output.print_table(
+            f"{kind.value} verification",
+            ["name", "version", "size", "result"],
+            [(r.name, r.version, r.size, r.error or "ok") for r in results],
+        )
+    if failed:
+        raise EncryptedObjectError(
+            f"{len(failed)} of {len(results)} stored version(s) failed verification",
+            code="vault.verify_failed",
+            hint="Restore the named blobs from a backup, and treat the change as an incident.",
+        )
+
+
+@data_app.command("verify")
+def data_verify(
+    name: Annotated[str | None, typer.Argument(help="One dataset (default: all).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check that stored datasets decrypt and match their digests (no plaintext written)."""
+    _verify(Kind.DATASET, name, as_json)
+
+
+@model_app.command("verify")
+def model_verify(
+    name: Annotated[str | None, typer.Argument(help="One model (default: all).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check that stored models decrypt and match their digests (no plaintext written)."""
+    _verify(Kind.MODEL, name, as_json)
 
 
 @model_app.command("add")
