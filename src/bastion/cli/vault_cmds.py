@@ -89,6 +89,51 @@ def _show_info(items: list[ObjectInfo], as_json: bool) -> None:
             )
 
 
+def _add(
+    kind: Kind,
+    path: Path,
+    name: str,
+    classification: str | None,
+    as_json: bool,
+    trained_on: str | None = None,
+) -> None:
+    with acting() as (ws, ctx), output.byte_progress(f"encrypting {path.name}") as progress:
+        item = objects.add(
+            ws,
+            ctx,
+            kind,
+            path,
+            name,
+            classification=classification,
+            trained_on=trained_on,
+            progress=progress,
+        )
+    _show_added(item, as_json)
+
+
+def _get(kind: Kind, name: str, out: Path, version: int | None, force: bool, as_json: bool) -> None:
+    with acting() as (ws, ctx), output.byte_progress(f"decrypting {name}") as progress:
+        item = objects.get(
+            ws, ctx, kind, name, out, version=version, overwrite=force, progress=progress
+        )
+    if as_json:
+        output.print_json(item)
+        return
+    output.say(f"Wrote {item.name}@{item.version} to {out} ({item.size} bytes, sha256 verified).")
+
+
+def _list(kind: Kind, title: str, all_versions: bool, as_json: bool) -> None:
+    with acting() as (ws, ctx):
+        items = objects.list_objects(ws, ctx, kind, all_versions=all_versions)
+    _show_list(title, items, as_json)
+
+
+def _info_of(kind: Kind, name: str, as_json: bool) -> None:
+    with acting() as (ws, ctx):
+        items = objects.info(ws, ctx, kind, name)
+    _show_info(items, as_json)
+
+
 @data_app.command("add")
 def data_add(
     path: Path,
@@ -97,18 +142,7 @@ def data_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Encrypt a file into the vault as the next version of a dataset."""
-    with acting() as (ws, ctx):
-        with output.byte_progress(f"encrypting {path.name}") as progress:
-            item = objects.add(
-                ws,
-                ctx,
-                Kind.DATASET,
-                path,
-                name,
-                classification=classification,
-                progress=progress,
-            )
-    _show_added(item, as_json)
+    _add(Kind.DATASET, path, name, classification, as_json)
 
 
 @data_app.command("get")
@@ -116,38 +150,19 @@ def data_get(
     name: str, out: Out, version: Version = None, force: Force = False, as_json: JsonFlag = False
 ) -> None:
     """Decrypt a dataset version to a file (written only once fully verified)."""
-    with acting() as (ws, ctx):
-        with output.byte_progress(f"decrypting {name}") as progress:
-            item = objects.get(
-                ws,
-                ctx,
-                Kind.DATASET,
-                name,
-                out,
-                version=version,
-                overwrite=force,
-                progress=progress,
-            )
-    if as_json:
-        output.print_json(item)
-        return
-    output.say(f"Wrote {item.name}@{item.version} to {out} ({item.size} bytes, sha256 verified).")
+    _get(Kind.DATASET, name, out, version, force, as_json)
 
 
 @data_app.command("list")
 def data_list(all_versions: AllVersions = False, as_json: JsonFlag = False) -> None:
     """List datasets (latest live version of each)."""
-    with acting() as (ws, ctx):
-        items = objects.list_objects(ws, ctx, Kind.DATASET, all_versions=all_versions)
-    _show_list("Datasets", items, as_json)
+    _list(Kind.DATASET, "Datasets", all_versions, as_json)
 
 
 @data_app.command("info")
 def data_info(name: str, as_json: JsonFlag = False) -> None:
     """Every version of a dataset: digest, classification, key, state."""
-    with acting() as (ws, ctx):
-        items = objects.info(ws, ctx, Kind.DATASET, name)
-    _show_info(items, as_json)
+    _info_of(Kind.DATASET, name, as_json)
 
 
 @data_app.command("rm")
@@ -241,19 +256,7 @@ def model_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Encrypt a model file into the vault, recording its training dataset."""
-    with acting() as (ws, ctx):
-        with output.byte_progress(f"encrypting {path.name}") as progress:
-            item = objects.add(
-                ws,
-                ctx,
-                Kind.MODEL,
-                path,
-                name,
-                classification=classification,
-                trained_on=trained_on,
-                progress=progress,
-            )
-    _show_added(item, as_json)
+    _add(Kind.MODEL, path, name, classification, as_json, trained_on=trained_on)
 
 
 @model_app.command("get")
@@ -261,35 +264,16 @@ def model_get(
     name: str, out: Out, version: Version = None, force: Force = False, as_json: JsonFlag = False
 ) -> None:
     """Decrypt a model version to a file (written only once fully verified)."""
-    with acting() as (ws, ctx):
-        with output.byte_progress(f"decrypting {name}") as progress:
-            item = objects.get(
-                ws,
-                ctx,
-                Kind.MODEL,
-                name,
-                out,
-                version=version,
-                overwrite=force,
-                progress=progress,
-            )
-    if as_json:
-        output.print_json(item)
-        return
-    output.say(f"Wrote {item.name}@{item.version} to {out} ({item.size} bytes, sha256 verified).")
+    _get(Kind.MODEL, name, out, version, force, as_json)
 
 
 @model_app.command("list")
 def model_list(all_versions: AllVersions = False, as_json: JsonFlag = False) -> None:
     """List models (latest live version of each)."""
-    with acting() as (ws, ctx):
-        items = objects.list_objects(ws, ctx, Kind.MODEL, all_versions=all_versions)
-    _show_list("Models", items, as_json)
+    _list(Kind.MODEL, "Models", all_versions, as_json)
 
 
 @model_app.command("info")
 def model_info(name: str, as_json: JsonFlag = False) -> None:
     """Every version of a model, with lineage."""
-    with acting() as (ws, ctx):
-        items = objects.info(ws, ctx, Kind.MODEL, name)
-    _show_info(items, as_json)
+    _info_of(Kind.MODEL, name, as_json)

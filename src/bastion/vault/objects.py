@@ -16,6 +16,7 @@ import re
 import stat
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from io import FileIO
@@ -31,7 +32,7 @@ from bastion.db.engine import transaction, truncate_sqlite_wal
 from bastion.db.models import DataKeyRow, VaultObjectRow
 from bastion.errors import BastionError, Conflict, EncryptedObjectError, InvalidInput, NotFound
 from bastion.identity.access import authorize_each
-from bastion.operation import operation
+from bastion.operation import Operation, operation
 from bastion.vault.blobs import BlobStore
 from bastion.vault.keys import (
     ensure_wrapped_under_live_kek,
@@ -134,6 +135,19 @@ def _info(row: VaultObjectRow, key: DataKeyRow | None) -> ObjectInfo:
         dict(row.lineage),
         row.shredded_at,
         row.shredded_by,
+    )
+
+
+def _operation(
+    ws: Workspace, ctx: Context, kind: Kind, verb: str, permission: str, resource: str
+) -> AbstractContextManager[Operation]:
+    """The operation path for ``<data|model>.<verb>`` with the kind's permission."""
+    return operation(
+        ws,
+        ctx,
+        f"{kind.action_prefix}.{verb}",
+        permission=kind.permissions[permission],
+        resource=resource,
     )
 
 
@@ -248,13 +262,7 @@ def add(
     transaction records the wrapped data key and the metadata. A crash before the
     commit leaves an orphan blob whose data key was never stored: unreadable noise.
     """
-    with operation(
-        ws,
-        ctx,
-        f"{kind.action_prefix}.add",
-        permission=kind.permissions["add"],
-        resource=kind.resource(name),
-    ) as op:
+    with _operation(ws, ctx, kind, "add", "add", kind.resource(name)) as op:
         # Validated inside the operation, so that refused input is audited too.
         validate_name(name)
         label = validate_classification(classification or DEFAULT_CLASSIFICATION)
@@ -343,13 +351,7 @@ def get(
     whose output never appeared, never the reverse).
     """
     with contextlib.ExitStack() as stack:
-        with operation(
-            ws,
-            ctx,
-            f"{kind.action_prefix}.get",
-            permission=kind.permissions["read"],
-            resource=kind.resource(name),
-        ) as op:
+        with _operation(ws, ctx, kind, "get", "read", kind.resource(name)) as op:
             validate_name(name)
             _check_output(out, overwrite)
             with transaction(ws.sessions) as session:
@@ -445,13 +447,7 @@ def list_objects(
 
 def info(ws: Workspace, ctx: Context, kind: Kind, name: str) -> list[ObjectInfo]:
     """Every version of ``name``, shredded ones included (the record outlives the data)."""
-    with operation(
-        ws,
-        ctx,
-        f"{kind.action_prefix}.info",
-        permission=kind.permissions["list"],
-        resource=kind.resource(name),
-    ):
+    with _operation(ws, ctx, kind, "info", "list", kind.resource(name)):
         validate_name(name)
         with transaction(ws.sessions) as session:
             rows = session.execute(
@@ -474,13 +470,7 @@ def remove(
     pages and the WAL is checkpointed), then the blobs are removed. The metadata rows
     stay, marked shredded, as the record of the erasure.
     """
-    with operation(
-        ws,
-        ctx,
-        f"{kind.action_prefix}.rm",
-        permission=kind.permissions["remove"],
-        resource=kind.resource(name),
-    ) as op:
+    with _operation(ws, ctx, kind, "rm", "remove", kind.resource(name)) as op:
         validate_name(name)
         with transaction(ws.sessions) as session:
             query = select(VaultObjectRow).where(
@@ -541,13 +531,7 @@ def verify(ws: Workspace, ctx: Context, kind: Kind, name: str | None = None) -> 
     read permission, because it unwraps data keys.
     """
     resource = kind.resource(name) if name else f"{kind.value}/*"
-    with operation(
-        ws,
-        ctx,
-        f"{kind.action_prefix}.verify",
-        permission=kind.permissions["read"],
-        resource=resource,
-    ) as op:
+    with _operation(ws, ctx, kind, "verify", "read", resource) as op:
         if name is not None:
             validate_name(name)
         with transaction(ws.sessions) as session:
