@@ -28,7 +28,7 @@ from bastion.crypto.keyring import generate_master_key
 from bastion.db.models import AuditEventRow, DataKeyRow, VaultObjectRow
 from bastion.errors import AuditChainBroken, BastionError
 from bastion.identity import apikeys, credentials, principals, review, sessions
-from bastion.vault import keys
+from bastion.vault import keys, maintenance
 from bastion.vault import objects as vault
 from bastion.vault.objects import Kind
 from bastion.workspace import Workspace, open_workspace
@@ -168,7 +168,7 @@ def _vault_tour(
     )
     assert not (root / "tampered.csv").exists()
     console.print("  no output file was written: never garbage, never a partial plaintext")
-    for result in vault.verify(ws, admin, Kind.DATASET):
+    for result in maintenance.verify(ws, admin, Kind.DATASET):
         console.print(
             f"  verify {result.name}@{result.version}: {result.error or 'intact'}", markup=False
         )

@@ -50,7 +50,7 @@ KILL_BEFORE_COMMIT = (
     "from bastion.vault import objects\n"
     "def die(*args, **kwargs):\n"
     "    os.kill(os.getpid(), signal.SIGKILL)\n"
-    "objects._info = die\n"
+    "objects.object_info = die\n"
     "sys.exit(run(sys.argv[1:]))\n"
 )
 

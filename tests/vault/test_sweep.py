@@ -11,7 +11,8 @@ import pytest
 
 from bastion.errors import InvalidInput
 from bastion.vault.blobs import BlobStore
-from bastion.vault.objects import Kind, add, get, remove, sweep
+from bastion.vault.maintenance import sweep
+from bastion.vault.objects import Kind, add, get, remove
 from tests.conftest import Env
 from tests.vault.helpers import events, object_row, payload, write
 

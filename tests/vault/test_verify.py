@@ -8,7 +8,8 @@ import pytest
 
 from bastion.errors import NotFound, PermissionDenied
 from bastion.vault.blobs import BlobStore
-from bastion.vault.objects import Kind, add, remove, verify
+from bastion.vault.maintenance import verify
+from bastion.vault.objects import Kind, add, remove
 from tests.conftest import Env
 from tests.vault.helpers import events, object_row, payload, write
 

@@ -11,7 +11,7 @@ from bastion.cli import output
 from bastion.cli.parsing import duration
 from bastion.cli.runtime import acting
 from bastion.errors import EncryptedObjectError
-from bastion.vault import objects
+from bastion.vault import maintenance, objects
 from bastion.vault.objects import Kind, ObjectInfo
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -196,7 +196,7 @@ def data_sweep(
 ) -> None:
     """Reclaim space from blobs no live dataset or model needs (left by crashes)."""
     with acting() as (ws, ctx):
-        result = objects.sweep(ws, ctx, older_than=duration(older_than))
+        result = maintenance.sweep(ws, ctx, older_than=duration(older_than))
     if as_json:
         output.print_json(result)
         return
@@ -208,7 +208,7 @@ def data_sweep(
 
 def _verify(kind: Kind, name: str | None, as_json: bool) -> None:
     with acting() as (ws, ctx):
-        results = objects.verify(ws, ctx, kind, name)
+        results = maintenance.verify(ws, ctx, kind, name)
     failed = [r for r in results if r.error]
     if as_json:
         output.print_json(results)

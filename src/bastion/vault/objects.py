@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from io import FileIO
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from bastion.context import Context
 from bastion.crypto.stream import ByteWriter, Cipher, decrypt_stream, encrypt_stream
 from bastion.db.engine import transaction, truncate_sqlite_wal
 from bastion.db.models import DataKeyRow, VaultObjectRow
-from bastion.errors import BastionError, Conflict, EncryptedObjectError, InvalidInput, NotFound
+from bastion.errors import Conflict, EncryptedObjectError, InvalidInput, NotFound
 from bastion.identity.access import authorize_each
 from bastion.operation import Operation, operation
 from bastion.vault.blobs import BlobStore
@@ -115,7 +115,7 @@ class ShredResult:
     bytes: int
 
 
-def _info(row: VaultObjectRow, key: DataKeyRow | None) -> ObjectInfo:
+def object_info(row: VaultObjectRow, key: DataKeyRow | None) -> ObjectInfo:
     kek = f"{key.provider}/v{key.kek_version} ({key.wrap_algorithm})" if key else ""
     if key is not None and key.wrapped is None:
         kek = "shredded"
@@ -138,7 +138,7 @@ def _info(row: VaultObjectRow, key: DataKeyRow | None) -> ObjectInfo:
     )
 
 
-def _operation(
+def vault_operation(
     ws: Workspace, ctx: Context, kind: Kind, verb: str, permission: str, resource: str
 ) -> AbstractContextManager[Operation]:
     """The operation path for ``<data|model>.<verb>`` with the kind's permission."""
@@ -184,7 +184,7 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
     return name, int(version)
 
 
-def _blobs(ws: Workspace) -> BlobStore:
+def blob_store(ws: Workspace) -> BlobStore:
     return BlobStore(ws.blob_dir)
 
 
@@ -262,7 +262,7 @@ def add(
     transaction records the wrapped data key and the metadata. A crash before the
     commit leaves an orphan blob whose data key was never stored: unreadable noise.
     """
-    with _operation(ws, ctx, kind, "add", "add", kind.resource(name)) as op:
+    with vault_operation(ws, ctx, kind, "add", "add", kind.resource(name)) as op:
         # Validated inside the operation, so that refused input is audited too.
         validate_name(name)
         label = validate_classification(classification or DEFAULT_CLASSIFICATION)
@@ -273,7 +273,7 @@ def add(
         cipher = Cipher.from_label(ws.settings.vault_cipher)
         key_row, dek = new_data_key(ws, ctx)
         object_id = uuid.uuid4().hex
-        blobs = _blobs(ws)
+        blobs = blob_store(ws)
         source, size = _open_source(path)
         advance = progress(size) if progress is not None else None
         with source, blobs.writer(object_id) as sink:
@@ -316,7 +316,7 @@ def add(
                 session.flush()
                 session.add(row)
                 session.flush()
-                info = _info(row, key_row)
+                info = object_info(row, key_row)
         except BaseException:
             blobs.delete(object_id)
             raise
@@ -351,7 +351,7 @@ def get(
     whose output never appeared, never the reverse).
     """
     with contextlib.ExitStack() as stack:
-        with _operation(ws, ctx, kind, "get", "read", kind.resource(name)) as op:
+        with vault_operation(ws, ctx, kind, "get", "read", kind.resource(name)) as op:
             validate_name(name)
             _check_output(out, overwrite)
             with transaction(ws.sessions) as session:
@@ -362,11 +362,11 @@ def get(
                 op.resource = f"{kind.resource(name)}@{row.version}"
                 op.details["version"] = row.version
                 dek = unwrap_data_key(ws, session, key_row)
-                info = _info(row, key_row)
+                info = object_info(row, key_row)
             pending = PendingFile(out, overwrite=overwrite)
             sink = stack.enter_context(pending)
             advance = progress(info.size) if progress is not None else None
-            _decrypt_into(ws, info, row.id, key_row.id, dek, sink, advance)
+            decrypt_into(ws, info, row.id, key_row.id, dek, sink, advance)
             op.details.update(bytes=info.size, sha256=info.sha256)
         pending.publish()
         return info
@@ -385,7 +385,7 @@ def _check_output(out: Path, overwrite: bool) -> None:
         raise InvalidInput(f"folder {out.parent} does not exist", code="vault.no_such_folder")
 
 
-def _decrypt_into(
+def decrypt_into(
     ws: Workspace,
     info: ObjectInfo,
     object_id: str,
@@ -394,7 +394,7 @@ def _decrypt_into(
     sink: ByteWriter,
     advance: Callable[[int], None] | None,
 ) -> None:
-    with _blobs(ws).reader(object_id) as (src, n):
+    with blob_store(ws).reader(object_id) as (src, n):
         result = decrypt_stream(
             dek, bytes.fromhex(key_id), src, sink, available=n, progress=advance
         )
@@ -434,7 +434,7 @@ def list_objects(
                     every=f"{kind.value}/*",
                 )
             )
-        infos = [_info(obj, key) for obj, key in rows if kind.resource(obj.name) in visible]
+        infos = [object_info(obj, key) for obj, key in rows if kind.resource(obj.name) in visible]
         op.details["shown"] = len({i.name for i in infos})
     if all_versions:
         return infos
@@ -447,7 +447,7 @@ def list_objects(
 
 def info(ws: Workspace, ctx: Context, kind: Kind, name: str) -> list[ObjectInfo]:
     """Every version of ``name``, shredded ones included (the record outlives the data)."""
-    with _operation(ws, ctx, kind, "info", "list", kind.resource(name)):
+    with vault_operation(ws, ctx, kind, "info", "list", kind.resource(name)):
         validate_name(name)
         with transaction(ws.sessions) as session:
             rows = session.execute(
@@ -458,7 +458,7 @@ def info(ws: Workspace, ctx: Context, kind: Kind, name: str) -> list[ObjectInfo]
             ).all()
         if not rows:
             raise NotFound(f"no {kind.value} {name!r} in the vault", code="vault.not_found")
-        return [_info(obj, key) for obj, key in rows]
+        return [object_info(obj, key) for obj, key in rows]
 
 
 def remove(
@@ -470,7 +470,7 @@ def remove(
     pages and the WAL is checkpointed), then the blobs are removed. The metadata rows
     stay, marked shredded, as the record of the erasure.
     """
-    with _operation(ws, ctx, kind, "rm", "remove", kind.resource(name)) as op:
+    with vault_operation(ws, ctx, kind, "rm", "remove", kind.resource(name)) as op:
         validate_name(name)
         with transaction(ws.sessions) as session:
             query = select(VaultObjectRow).where(
@@ -500,110 +500,6 @@ def remove(
             ids = [r.id for r in rows]
         op.details["wal_truncated"] = truncate_sqlite_wal(ws.engine)
         for object_id in ids:
-            _blobs(ws).delete(object_id)
+            blob_store(ws).delete(object_id)
         op.details.update(versions=result.versions, bytes=result.bytes)
-        return result
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    """One stored version checked end to end; ``error`` is the failure code, or None."""
-
-    name: str
-    version: int
-    size: int
-    error: str | None
-    message: str = ""
-
-
-class _Discard:
-    """A sink for verification: plaintext is authenticated and hashed, then dropped."""
-
-    def write(self, data: bytes | memoryview, /) -> int:
-        return len(data)
-
-
-def verify(ws: Workspace, ctx: Context, kind: Kind, name: str | None = None) -> list[VerifyResult]:
-    """Decrypt every live version (of ``name``, or of all) without releasing plaintext.
-
-    Checks that each blob is present, authenticates under its own data key, and matches
-    the recorded length and SHA-256: the evidence that data at rest is intact. Needs the
-    read permission, because it unwraps data keys.
-    """
-    resource = kind.resource(name) if name else f"{kind.value}/*"
-    with _operation(ws, ctx, kind, "verify", "read", resource) as op:
-        if name is not None:
-            validate_name(name)
-        with transaction(ws.sessions) as session:
-            query = (
-                select(VaultObjectRow, DataKeyRow)
-                .join(DataKeyRow, DataKeyRow.id == VaultObjectRow.data_key_id)
-                .where(VaultObjectRow.kind == kind.value, VaultObjectRow.state == "active")
-            )
-            if name is not None:
-                query = query.where(VaultObjectRow.name == name)
-            rows = session.execute(
-                query.order_by(VaultObjectRow.name, VaultObjectRow.version)
-            ).all()
-            if name is not None and not rows:
-                raise NotFound(
-                    f"no live {kind.value} {name!r} in the vault", code="vault.not_found"
-                )
-        results = []
-        for obj, key in rows:
-            # One short transaction per key: a long verification never holds a lock.
-            try:
-                with transaction(ws.sessions) as session:
-                    dek = unwrap_data_key(ws, session, key)
-                _decrypt_into(ws, _info(obj, key), obj.id, key.id, dek, _Discard(), None)
-            except BastionError as exc:
-                results.append(VerifyResult(obj.name, obj.version, obj.size, exc.code, exc.message))
-            else:
-                results.append(VerifyResult(obj.name, obj.version, obj.size, None))
-        failed = [f"{r.name}@{r.version}: {r.error}" for r in results if r.error]
-        op.details.update(checked=len(results), failed=len(failed))
-        if failed:
-            op.details["failures"] = failed[:50]
-        return results
-
-
-@dataclass(frozen=True)
-class SweepResult:
-    """What :func:`sweep` removed."""
-
-    partial_files: int
-    orphan_blobs: int
-    bytes: int
-
-
-def sweep(ws: Workspace, ctx: Context, *, older_than: timedelta) -> SweepResult:
-    """Delete blob files no live object needs, once they are older than ``older_than``.
-
-    Three kinds: ``.part`` files of adds that crashed, blobs published by an add that
-    crashed before its commit (their data key was never stored), and blobs of shredded
-    objects whose deletion was interrupted. All three are already undecryptable; this
-    only reclaims space.
-    """
-    with operation(ws, ctx, "data.sweep", permission="data:write", resource="blobs") as op:
-        if older_than < timedelta(minutes=5):
-            raise InvalidInput(
-                "refusing to sweep files younger than 5 minutes (an add may be writing them)",
-                code="vault.sweep_too_recent",
-            )
-        cutoff = (ctx.clock.now() - older_than).timestamp()
-        blobs = _blobs(ws)
-        partial = orphans = freed = 0
-        for object_id, path in blobs.candidates(cutoff):
-            if path.suffix == ".part":
-                partial += 1
-            else:
-                with transaction(ws.sessions) as session:
-                    row = session.get(VaultObjectRow, object_id)
-                    if row is not None and row.state == "active":
-                        continue
-                orphans += 1
-            freed += path.stat().st_size
-            path.unlink(missing_ok=True)
-        result = SweepResult(partial, orphans, freed)
-        op.details.update(partial_files=partial, orphan_blobs=orphans, bytes=freed)
         return result
