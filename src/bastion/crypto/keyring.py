@@ -251,12 +251,12 @@ class Keyring:
             raise KeyringError(f"{self._path} is damaged", code="keyring.corrupt") from exc
 
     @contextlib.contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        """Hold the keyring's write lock, with the file freshly re-read."""
+    def _locked(self, mode: int) -> Iterator[None]:
+        """Hold the keyring's lock (shared or exclusive), with the file freshly re-read."""
         lock_path = self._path.with_name(self._path.name + ".lock")
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fcntl.flock(fd, mode)
             self._reload_locked()
             yield
         finally:
@@ -266,7 +266,7 @@ class Keyring:
 
     def _update(self, mutate: Callable[[dict[str, Any]], None]) -> None:
         """Read-modify-write under an exclusive lock, so concurrent rotations never lose keys."""
-        with self._exclusive():
+        with self._locked(fcntl.LOCK_EX):
             keys = json.loads(json.dumps(self._keys))
             mutate(keys)
             self._keys = keys
@@ -280,7 +280,7 @@ class Keyring:
         it). Other processes that hold the file open get ``keyring.changed`` on their next
         key change and must be restarted with the new secret.
         """
-        with self._exclusive():
+        with self._locked(fcntl.LOCK_EX):
             header: dict[str, Any] = {
                 "format": FORMAT,
                 "version": VERSION,
@@ -348,14 +348,8 @@ class Keyring:
         entry = self._keys.get(VAULT_KEKS, {}).get(str(version))
         if entry is None:
             # Made by another process after we opened the file (e.g. a rotation).
-            lock_path = self._path.with_name(self._path.name + ".lock")
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_SH)
-                self._reload_locked()
-            finally:
-                os.close(fd)
-            entry = self._keys.get(VAULT_KEKS, {}).get(str(version))
+            with self._locked(fcntl.LOCK_SH):
+                entry = self._keys.get(VAULT_KEKS, {}).get(str(version))
         return dict(entry) if entry is not None else None
 
     def store_vault_kek(self, version: int, entry: dict[str, Any]) -> None:

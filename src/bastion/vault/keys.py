@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.orm import Session
 
 from bastion.context import Context
@@ -183,13 +183,6 @@ def ensure_wrapped_under_live_kek(
     row.wrap_algorithm = active.algorithm
 
 
-def _provider_named(ws: Workspace, name: str) -> KeyProvider:
-    if name == ws.key_provider.name:
-        return ws.key_provider
-    # A data key from before a provider change (e.g. local keyring -> HSM): open the old one.
-    return ws.provider(name)
-
-
 def unwrap_data_key(ws: Workspace, session: Session, row: DataKeyRow) -> bytes:
     """The plaintext data key of ``row``; refuses shredded keys and retired KEK versions."""
     if row.wrapped is None:
@@ -205,7 +198,7 @@ def unwrap_data_key(ws: Workspace, session: Session, row: DataKeyRow) -> bytes:
             f"KEK {row.provider} v{row.kek_version} is {state}",
             code="keyring.version_retired",
         )
-    provider = _provider_named(ws, row.provider)
+    provider = ws.provider(row.provider)
     return provider.unwrap(
         row.kek_version, row.wrapped, wrap_aad(row.id, row.provider, row.kek_version)
     )
@@ -250,19 +243,16 @@ def list_versions(ws: Workspace, ctx: Context) -> list[KekVersionInfo]:
             ]
 
 
-def _pending(session: Session, active: KekVersionRow) -> int:
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(DataKeyRow)
-            .where(
-                DataKeyRow.wrapped.is_not(None),
-                (DataKeyRow.provider != active.provider)
-                | (DataKeyRow.kek_version != active.version),
-            )
-        )
-        or 0
+def _not_yet_on(active: KekVersionRow) -> ColumnElement[bool]:
+    """Live data keys that a rotation still has to move onto ``active``."""
+    return DataKeyRow.wrapped.is_not(None) & (
+        (DataKeyRow.provider != active.provider) | (DataKeyRow.kek_version != active.version)
     )
+
+
+def _pending(session: Session, active: KekVersionRow) -> int:
+    count = session.scalar(select(func.count()).select_from(DataKeyRow).where(_not_yet_on(active)))
+    return int(count or 0)
 
 
 def _rewrap(ws: Workspace, batch_size: int) -> tuple[KekVersionRow, int, int]:
@@ -276,11 +266,7 @@ def _rewrap(ws: Workspace, batch_size: int) -> tuple[KekVersionRow, int, int]:
                 raise KeyringError("no active KEK version", code="keyring.no_active_version")
             batch = session.scalars(
                 select(DataKeyRow)
-                .where(
-                    DataKeyRow.wrapped.is_not(None),
-                    (DataKeyRow.provider != active.provider)
-                    | (DataKeyRow.kek_version != active.version),
-                )
+                .where(_not_yet_on(active))
                 .order_by(DataKeyRow.id)
                 .limit(batch_size)
                 .with_for_update()
@@ -403,7 +389,7 @@ def retire(
                 row.state = RETIRED
                 row.retired_at = now
             if destroy:
-                _provider_named(ws, name).destroy_version(version)
+                ws.provider(name).destroy_version(version)
                 row.state = DESTROYED
                 row.destroyed_at = now
             op.details["state"] = row.state
@@ -434,19 +420,8 @@ def rekey_master(ws: Workspace, ctx: Context, secret: MasterSecret) -> str:
 
 
 def rows_on_version(session: Session, provider: str, version: int) -> int:
-    """Live data keys wrapped under one version (used by tests and the demo)."""
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(DataKeyRow)
-            .where(
-                DataKeyRow.wrapped.is_not(None),
-                DataKeyRow.provider == provider,
-                DataKeyRow.kek_version == version,
-            )
-        )
-        or 0
-    )
+    """Live data keys wrapped under one version."""
+    return _count_by_version(session).get((provider, version), 0)
 
 
 __all__ = [

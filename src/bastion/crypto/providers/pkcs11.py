@@ -125,12 +125,15 @@ class Pkcs11KeyProvider:
             namespace=keyring.workspace_id(),
         )
 
-    def _key(self, version: int) -> Any:
-        found = list(
+    def _objects(self, version: int) -> list[Any]:
+        return list(
             self._session.get_objects(
                 {Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.LABEL: self.label_for(version)}
             )
         )
+
+    def _key(self, version: int) -> Any:
+        found = self._objects(version)
         if len(found) != 1:
             raise KeyringError(
                 f"token holds {len(found)} keys labelled {self.label_for(version)}",
@@ -198,9 +201,7 @@ class Pkcs11KeyProvider:
         return bytes(dek)
 
     def _destroy_locked(self, version: int) -> None:
-        for obj in self._session.get_objects(
-            {Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.LABEL: self.label_for(version)}
-        ):
+        for obj in self._objects(version):
             obj.destroy()
 
     def destroy_version(self, version: int) -> None:
