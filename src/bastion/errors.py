@@ -21,6 +21,12 @@ The tree::
     +-- EncryptedObjectError          vault.*                  exit 11 HTTP 500
         vault.tampered, vault.truncated, vault.wrong_key, vault.unknown_algorithm,
         vault.corrupt: an encrypted object that cannot be trusted; never partial output
+    +-- ModelRejected                 model.rejected           exit 12 HTTP 422
+        model.malicious, model.suspicious, model.unscanned, model.not_signed: the
+        supply-chain policy refused a model file (scan verdict or missing signature)
+    +-- SignatureInvalid              signature.invalid        exit 13 HTTP 422
+        signature.mismatch (files changed, added or removed), signature.bad_signature,
+        signature.unknown_key, signature.malformed
 
 The CLI catches ``BastionError`` in exactly one place (``bastion.cli.main``) and the
 gateway in one place too; both render ``code``, ``message`` and ``hint``.
@@ -169,3 +175,21 @@ class EncryptedObjectError(BastionError):
     code = "vault.tampered"
     exit_code = 11
     hint = "The stored object failed authentication; restore it from a backup and investigate."
+
+
+class ModelRejected(BastionError):
+    """The supply-chain policy refused a model: flagged by the scanner, or unsigned."""
+
+    code = "model.rejected"
+    exit_code = 12
+    http_status = 422
+    hint = "Run `bastion model scan` on the file to see the findings."
+
+
+class SignatureInvalid(BastionError):
+    """A signature or manifest does not verify; ``details`` names the files concerned."""
+
+    code = "signature.invalid"
+    exit_code = 13
+    http_status = 422
+    hint = "Treat the model as tampered with: do not load it, and find out who changed it."

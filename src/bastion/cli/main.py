@@ -13,8 +13,9 @@ from bastion.cli.audit_cmds import audit_app
 from bastion.cli.demo import demo
 from bastion.cli.identity_cmds import access_app, key_app, role_app, user_app
 from bastion.cli.keyring_cmds import keyring_app
+from bastion.cli.model_cmds import model_app
 from bastion.cli.runtime import STATE
-from bastion.cli.vault_cmds import data_app, model_app
+from bastion.cli.vault_cmds import data_app
 from bastion.cli.workspace_cmds import init, login, logout, mfa_app
 from bastion.errors import BastionError
 

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
+    MofNCompleteColumn,
     Progress,
     TextColumn,
     TimeRemainingColumn,
@@ -81,6 +82,20 @@ def byte_progress(description: str) -> Iterator[Callable[[int], Callable[[int], 
         TransferSpeedColumn(),
         TimeRemainingColumn(),
     )
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+
+        def start(total: int) -> Callable[[int], None]:
+            task = bar.add_task(description, total=total)
+            return lambda n: bar.advance(task, n)
+
+        yield start
+
+
+@contextmanager
+def item_progress(description: str) -> Iterator[Callable[[int], Callable[[int], None]]]:
+    """Like :func:`byte_progress`, counting items (files) instead of bytes."""
+    err = console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
 
         def start(total: int) -> Callable[[int], None]:

@@ -44,6 +44,7 @@ ARGON2_MEMORY_KIB = 65536
 ARGON2_ITERATIONS = 3
 ARGON2_LANES = 4
 
+MODEL_SIGNING = "model-signing"
 AUDIT_SIGNING = "audit-signing"
 SECRETS_KEY = "secrets"
 API_KEY_PEPPER = "api-key-pepper"
@@ -315,6 +316,23 @@ class Keyring:
         """The audit checkpoint signing key and its id."""
         entry = self._entry(AUDIT_SIGNING)
         key = Ed25519PrivateKey.from_private_bytes(_b64d(entry["key"]))
+        return self.signing_key_id(key.public_key()), key
+
+    def model_signing_key(self) -> tuple[str, Ed25519PrivateKey]:
+        """The model-signing key (kept apart from the audit key) and its id; made on first use."""
+        if MODEL_SIGNING not in self._keys:
+
+            def mutate(keys: dict[str, Any]) -> None:
+                if MODEL_SIGNING not in keys:  # another process may have made it meanwhile
+                    raw = Ed25519PrivateKey.generate().private_bytes(
+                        serialization.Encoding.Raw,
+                        serialization.PrivateFormat.Raw,
+                        serialization.NoEncryption(),
+                    )
+                    keys[MODEL_SIGNING] = {"type": "ed25519", "version": 1, "key": _b64e(raw)}
+
+            self._update(mutate)
+        key = Ed25519PrivateKey.from_private_bytes(_b64d(self._entry(MODEL_SIGNING)["key"]))
         return self.signing_key_id(key.public_key()), key
 
     @staticmethod

@@ -1,0 +1,1 @@
+"""Model supply chain: static scanning, signing and provenance, registry, safe loading."""

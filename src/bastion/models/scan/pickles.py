@@ -1,0 +1,526 @@
+"""Pickle opcode analysis, protocols 0 to 5, without unpickling anything.
+
+A symbolic stack machine follows the opcodes that ``pickletools`` decodes: it keeps
+constants, containers (capped), the memo and the objects that REDUCE / NEWOBJ / BUILD
+would make, so that a ``STACK_GLOBAL`` whose module and name come through the memo
+still resolves to a name, and one whose names are computed at load time (``codecs.decode``
+of rot13 text) is reported as such. Every imported global is judged by
+:mod:`bastion.models.scan.policy`. Bytes constants that are themselves pickles, NumPy
+files or archives are scanned as nested content. joblib streams interleave raw array
+bytes with opcodes: after the ``BUILD`` of a ``NumpyArrayWrapper`` the array's length
+is computed from its recorded shape and dtype and skipped, and an object array's nested
+pickle is analysed in turn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import mmap
+import pickletools
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bastion.models.scan.base import Finding, ScanFailed, Severity
+from bastion.models.scan.policy import judge_global
+
+if TYPE_CHECKING:
+    from bastion.models.scan.engine import Target
+
+SCANNER = "pickle"
+MAX_CONTAINER_ITEMS = 256  # items kept per list/dict/tuple; the rest are counted, not kept
+MAX_STRING = 1 << 20  # longer strings are kept by length only
+MAX_NESTED_BYTES = 64 << 20  # bytes constants scanned as nested content up to this size
+_PICKLE_HEAD = re.compile(rb"\x80[\x00-\x05]")
+_JOBLIB_WRAPPERS = frozenset(
+    {
+        "joblib.numpy_pickle.NumpyArrayWrapper",
+        "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper",
+    }
+)
+_DTYPE_SIZES = {"b": 1, "i": None, "u": None, "f": None, "c": None, "m": 8, "M": 8, "?": 1}
+
+# Scans nested bytes (a pickle inside a pickle, an .npy inside a pickle) and returns findings.
+NestedScan = Callable[[bytes, int], list[Finding]]
+
+
+class _Mark:
+    __slots__ = ()
+
+
+_MARK = _Mark()
+
+
+@dataclass(eq=False)
+class Global:
+    """A name the unpickler would import."""
+
+    module: str
+    name: str
+
+    @property
+    def dotted(self) -> str:
+        return f"{self.module}.{self.name}"
+
+
+@dataclass(eq=False)
+class Made:
+    """What calling ``func`` with ``args`` would make (REDUCE, NEWOBJ, INST, OBJ)."""
+
+    func: Any
+    args: Any
+    state: Any = None
+
+
+class Opaque:
+    """A value that exists only at load time (buffers, persistent ids, extensions)."""
+
+    __slots__ = ()
+
+
+_OPAQUE = Opaque()
+
+
+@dataclass(eq=False)
+class Seq:
+    """A list, tuple or set, capped at MAX_CONTAINER_ITEMS kept items."""
+
+    items: list[Any] = field(default_factory=list)
+    dropped: int = 0
+
+    def add(self, values: list[Any]) -> None:
+        room = MAX_CONTAINER_ITEMS - len(self.items)
+        self.items.extend(values[: max(room, 0)])
+        self.dropped += max(len(values) - max(room, 0), 0)
+
+
+@dataclass(eq=False)
+class Mapping:
+    """A dict as key/value pairs (keys need not be hashable here), capped."""
+
+    pairs: list[tuple[Any, Any]] = field(default_factory=list)
+    dropped: int = 0
+
+    def add(self, values: list[Any]) -> None:
+        for i in range(0, len(values) - 1, 2):
+            if len(self.pairs) < MAX_CONTAINER_ITEMS:
+                self.pairs.append((values[i], values[i + 1]))
+            else:
+                self.dropped += 1
+
+    def get(self, key: str) -> Any:
+        for k, v in self.pairs:
+            if k == key:
+                return v
+        return None
+
+
+@dataclass
+class PickleReport:
+    """What one pass over a pickle stream found."""
+
+    findings: list[Finding] = field(default_factory=list)
+    globals_seen: list[str] = field(default_factory=list)
+    end: int = 0
+    pickles: int = 0
+
+
+class _Skip(Exception):
+    """Raised inside the opcode loop to hand raw (non-opcode) bytes to the driver."""
+
+    def __init__(self, kind: str, nbytes: int, align: bool) -> None:
+        self.kind = kind
+        self.nbytes: int = nbytes
+        self.align = align
+
+
+class PickleAnalyzer:
+    """Walks one buffer of pickle data (several pickles in a row are allowed)."""
+
+    def __init__(
+        self,
+        data: bytes | memoryview | mmap.mmap,
+        *,
+        base_offset: int = 0,
+        member: str | None = None,
+        nested: NestedScan | None = None,
+        deadline: float | None = None,
+    ) -> None:
+        self._data = data
+        # An mmap reads, seeks and tells like a file: no copy of a large model.
+        self._buf: Any = data if isinstance(data, mmap.mmap) else io.BytesIO(data)
+        self._size = len(data)
+        self._base = base_offset
+        self._member = member
+        self._nested = nested
+        self._deadline = deadline
+        self.report = PickleReport()
+        self._stack: list[Any] = []
+        self._memo: dict[int, Any] = {}
+        self._ops = 0
+
+    # -- findings -----------------------------------------------------------------
+
+    def _finding(self, severity: Severity, detail: str, pos: int, name: str | None = None) -> None:
+        self.report.findings.append(
+            Finding(severity, SCANNER, detail, self._base + pos, name, self._member)
+        )
+
+    def _import(self, module: str, name: str, pos: int) -> Global:
+        ref = Global(module, name)
+        judgement = judge_global(module, name)
+        self.report.globals_seen.append(ref.dotted)
+        if judgement.severity is not None:
+            self._finding(judgement.severity, judgement.reason, pos, ref.dotted)
+        return ref
+
+    # -- stack --------------------------------------------------------------------
+
+    def _pop(self) -> Any:
+        if not self._stack:
+            raise ScanFailed("malformed pickle: stack underflow")
+        value = self._stack.pop()
+        if value is _MARK:
+            raise ScanFailed("malformed pickle: unexpected MARK")
+        return value
+
+    def _pop_mark(self) -> list[Any]:
+        for i in range(len(self._stack) - 1, -1, -1):
+            if self._stack[i] is _MARK:
+                items = self._stack[i + 1 :]
+                del self._stack[i:]
+                return items
+        raise ScanFailed("malformed pickle: no MARK on the stack")
+
+    def _top(self) -> Any:
+        if not self._stack or self._stack[-1] is _MARK:
+            raise ScanFailed("malformed pickle: empty stack")
+        return self._stack[-1]
+
+    # -- driver -------------------------------------------------------------------
+
+    def run(self, start: int = 0) -> PickleReport:
+        """Analyse every pickle from ``start``; trailing non-pickle bytes end the walk."""
+        pos = start
+        while pos < self._size:
+            if self.report.pickles and not self._starts_pickle(pos):
+                break  # data after the last pickle (legacy torch storages, padding)
+            pos = self._one_pickle(pos)
+            self.report.pickles += 1
+        self.report.end = pos
+        return self.report
+
+    def _starts_pickle(self, pos: int) -> bool:
+        self._buf.seek(pos)
+        return _PICKLE_HEAD.match(self._buf.read(2)) is not None
+
+    def _one_pickle(self, pos: int) -> int:
+        self._stack.clear()
+        self._memo.clear()
+        while True:
+            try:
+                return self._walk(pos)
+            except _Skip as skip:
+                pos = self._skip_raw(skip)
+
+    def _walk(self, pos: int) -> int:
+        self._buf.seek(pos)
+        try:
+            for op, arg, at in pickletools.genops(self._buf):
+                self._ops += 1
+                if self._ops & 0xFFF == 0 and self._deadline and time.monotonic() > self._deadline:
+                    raise ScanFailed("time limit exceeded while walking pickle opcodes")
+                assert at is not None
+                if op.name == "STOP":
+                    return int(self._buf.tell())
+                self._step(op.name, arg, at)
+        except ValueError as exc:
+            raise ScanFailed(f"malformed or truncated pickle: {exc}") from None
+        except RecursionError:
+            raise ScanFailed("malformed pickle: nesting too deep") from None
+        raise ScanFailed("truncated pickle: no STOP opcode")
+
+    def _skip_raw(self, skip: _Skip) -> int:
+        pos = self._buf.tell()
+        if skip.align:
+            pad = self._buf.read(1)
+            if not pad:
+                raise ScanFailed("truncated joblib array padding")
+            pos += 1 + pad[0]
+        if skip.kind == "pickle":
+            # joblib pickles object arrays as a whole nested pickle in the same stream.
+            inner = PickleAnalyzer(
+                self._data,
+                base_offset=self._base,
+                member=self._member,
+                nested=self._nested,
+                deadline=self._deadline,
+            )
+            end = inner._one_pickle(pos)
+            self.report.findings.extend(inner.report.findings)
+            self.report.globals_seen.extend(inner.report.globals_seen)
+            return int(end)
+        if pos + skip.nbytes > self._size:
+            raise ScanFailed("truncated joblib array data")
+        return int(pos + skip.nbytes)
+
+    # -- opcodes ------------------------------------------------------------------
+
+    def _step(self, name: str, arg: Any, pos: int) -> None:
+        stack = self._stack
+        if name in ("PROTO", "FRAME"):
+            return
+        if name == "MARK":
+            stack.append(_MARK)
+        elif name in ("INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4"):
+            stack.append(arg)
+        elif name in ("FLOAT", "BINFLOAT", "NEWTRUE", "NEWFALSE", "NONE"):
+            stack.append({"NEWTRUE": True, "NEWFALSE": False, "NONE": None}.get(name, arg))
+        elif name in (
+            "STRING",
+            "BINSTRING",
+            "SHORT_BINSTRING",
+            "UNICODE",
+            "BINUNICODE",
+            "SHORT_BINUNICODE",
+            "BINUNICODE8",
+        ):
+            stack.append(arg if len(arg) <= MAX_STRING else _OPAQUE)
+        elif name in ("BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8"):
+            self._bytes_constant(bytes(arg), pos)
+            stack.append(_OPAQUE)
+        elif name in ("NEXT_BUFFER", "READONLY_BUFFER"):
+            stack.append(_OPAQUE)
+        elif name in ("EMPTY_LIST", "EMPTY_TUPLE", "EMPTY_SET"):
+            stack.append(Seq())
+        elif name == "EMPTY_DICT":
+            stack.append(Mapping())
+        elif name in ("LIST", "TUPLE", "FROZENSET"):
+            seq = Seq()
+            seq.add(self._pop_mark())
+            stack.append(seq)
+        elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
+            n = int(name[-1])
+            items = [self._pop() for _ in range(n)][::-1]
+            stack.append(Seq(items))
+        elif name == "DICT":
+            mapping = Mapping()
+            mapping.add(self._pop_mark())
+            stack.append(mapping)
+        elif name == "APPEND":
+            value = self._pop()
+            self._extend(self._top(), [value])
+        elif name in ("APPENDS", "ADDITEMS"):
+            values = self._pop_mark()
+            self._extend(self._top(), values)
+        elif name == "SETITEM":
+            value, key = self._pop(), self._pop()
+            self._extend(self._top(), [key, value])
+        elif name == "SETITEMS":
+            values = self._pop_mark()
+            self._extend(self._top(), values)
+        elif name == "POP":
+            if stack and stack[-1] is _MARK:
+                stack.pop()
+            else:
+                self._pop()
+        elif name == "POP_MARK":
+            self._pop_mark()
+        elif name == "DUP":
+            stack.append(self._top())
+        elif name in ("GET", "BINGET", "LONG_BINGET"):
+            if arg not in self._memo:
+                raise ScanFailed(f"malformed pickle: memo key {arg} read before it was written")
+            stack.append(self._memo[arg])
+        elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
+            self._memo[arg] = self._top()
+        elif name == "MEMOIZE":
+            self._memo[len(self._memo)] = self._top()
+        elif name in ("GLOBAL", "INST"):
+            module, _, attr = str(arg).partition(" ")
+            ref = self._import(module, attr, pos)
+            if name == "INST":
+                stack.append(Made(ref, Seq(self._pop_mark())))
+            else:
+                stack.append(ref)
+        elif name == "STACK_GLOBAL":
+            attr, module = self._pop(), self._pop()
+            if isinstance(module, str) and isinstance(attr, str):
+                stack.append(self._import(module, attr, pos))
+            else:
+                self._finding(
+                    Severity.CRITICAL,
+                    "STACK_GLOBAL imports a name computed at load time "
+                    f"({_describe(module)}.{_describe(attr)})",
+                    pos,
+                )
+                stack.append(_OPAQUE)
+        elif name == "REDUCE":
+            args, func = self._pop(), self._pop()
+            self._call(func, args, pos)
+        elif name == "OBJ":
+            items = self._pop_mark()
+            if not items:
+                raise ScanFailed("malformed pickle: OBJ without a class")
+            self._call(items[0], Seq(items[1:]), pos)
+        elif name == "NEWOBJ":
+            args, cls = self._pop(), self._pop()
+            self._call(cls, args, pos)
+        elif name == "NEWOBJ_EX":
+            _kwargs, args, cls = self._pop(), self._pop(), self._pop()
+            self._call(cls, args, pos)
+        elif name == "BUILD":
+            state = self._pop()
+            self._build(self._top(), state, pos)
+        elif name == "PERSID":
+            stack.append(_OPAQUE)
+        elif name == "BINPERSID":
+            self._pop()
+            stack.append(_OPAQUE)
+        elif name in ("EXT1", "EXT2", "EXT4"):
+            self._finding(
+                Severity.HIGH,
+                f"{name} imports through the copyreg extension registry (code {arg})",
+                pos,
+            )
+            stack.append(_OPAQUE)
+        else:  # pragma: no cover - pickletools knows no other opcodes
+            raise ScanFailed(f"unsupported pickle opcode {name}")
+
+    @staticmethod
+    def _extend(target: Any, values: list[Any]) -> None:
+        if isinstance(target, Seq | Mapping):
+            target.add(values)
+        # Appending to something built at load time (a list subclass, say) is fine to ignore:
+        # the class doing the appending was judged when it was imported.
+
+    def _call(self, func: Any, args: Any, pos: int) -> None:
+        if not isinstance(func, Global):
+            self._finding(
+                Severity.HIGH,
+                f"calls {_describe(func)}, a callable produced at load time",
+                pos,
+            )
+        elif func.dotted in ("_codecs.encode", "codecs.encode") and isinstance(args, Seq):
+            # Protocol 2 writes bytes as _codecs.encode(text, 'latin1'): look inside.
+            text = args.items[0] if args.items else None
+            if isinstance(text, str) and len(text) <= MAX_NESTED_BYTES:
+                with contextlib.suppress(UnicodeEncodeError):
+                    self._bytes_constant(text.encode("latin-1"), pos)
+        self._stack.append(Made(func, args))
+
+    def _build(self, target: Any, state: Any, pos: int) -> None:
+        if isinstance(target, Made):
+            target.state = state
+            if isinstance(target.func, Global) and target.func.dotted in _JOBLIB_WRAPPERS:
+                raise _joblib_array(state)
+        elif not isinstance(target, Global | Opaque):
+            # BUILD on a plain container would call nothing; on a class it sets attributes.
+            return
+
+    def _bytes_constant(self, data: bytes, pos: int) -> None:
+        if self._nested is None or len(data) > MAX_NESTED_BYTES or len(data) < 4:
+            return
+        if (
+            _PICKLE_HEAD.match(data)
+            or data.startswith(b"\x93NUMPY")
+            or data.startswith(b"PK\x03\x04")
+        ):
+            for finding in self._nested(data, self._base + pos):
+                self.report.findings.append(finding)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value[:60])
+    if isinstance(value, Global):
+        return value.dotted
+    if isinstance(value, Made):
+        return f"the result of {_describe(value.func)}(...)"
+    return "a load-time value"
+
+
+def _joblib_array(state: Any) -> _Skip:
+    """How many raw bytes follow a NumpyArrayWrapper's BUILD."""
+    if not isinstance(state, Mapping):
+        raise ScanFailed("joblib array wrapper without a state dict")
+    shape, dtype = state.get("shape"), state.get("dtype")
+    align = state.get("numpy_array_alignment_bytes") is not None
+    itemsize, has_object = _dtype_size(dtype)
+    if has_object:
+        return _Skip("pickle", 0, align=False)
+    if not isinstance(shape, Seq) or not all(isinstance(d, int) and d >= 0 for d in shape.items):
+        raise ScanFailed("joblib array wrapper with an unreadable shape")
+    return _Skip("raw", math.prod(shape.items) * itemsize, align)
+
+
+def _dtype_size(dtype: Any) -> tuple[int, bool]:
+    """Item size of a pickled ``numpy.dtype(code, ...)`` and whether it holds objects."""
+    if not (isinstance(dtype, Made) and isinstance(dtype.func, Global)):
+        raise ScanFailed("joblib array wrapper without a readable dtype")
+    if (
+        dtype.func.dotted != "numpy.dtype"
+        or not isinstance(dtype.args, Seq)
+        or not dtype.args.items
+    ):
+        raise ScanFailed("joblib array wrapper with an unsupported dtype")
+    code = dtype.args.items[0]
+    if not isinstance(code, str) or not code:
+        raise ScanFailed("joblib array wrapper with an unreadable dtype code")
+    kind, digits = code[0], code[1:]
+    if kind == "O":
+        return 8, True
+    state = dtype.state
+    # numpy's dtype state tuple: (version, byteorder, subarray, names, fields, elsize, ...).
+    if isinstance(state, Seq) and len(state.items) > 5:
+        elsize = state.items[5]  # set for flexible and structured dtypes, -1 otherwise
+        if isinstance(elsize, int) and elsize > 0:
+            return elsize, False
+    if kind in _DTYPE_SIZES and digits.isdigit():
+        return int(digits), False
+    if kind in ("b", "?") and not digits:
+        return 1, False
+    raise ScanFailed(f"joblib array wrapper with dtype {code!r}")
+
+
+_PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".pth", ".bin", ".ckpt", ".p", ".sav")
+# Protocol 0/1 pickles have no PROTO header; their first opcode is one of these.
+_PROTO01_FIRST = frozenset(b"(cdl]}NIJKLSVFGTUXiMptq")
+
+
+class PickleScanner:
+    """Raw pickles (protocols 0-5), joblib streams and legacy ``torch.save`` files."""
+
+    name = "pickle"
+
+    def detect(self, head: bytes, name: str) -> str | None:
+        if _PICKLE_HEAD.match(head):
+            return "joblib" if b"joblib" in head or name.endswith(".joblib") else "pickle"
+        if head and head[0] in _PROTO01_FIRST and name.lower().endswith(_PICKLE_SUFFIXES):
+            return "pickle"
+        return None
+
+    def scan(self, target: Target) -> list[Finding]:
+        def nested(data: bytes, offset: int) -> list[Finding]:
+            try:
+                return target.nested(data, "nested", base_offset=offset)
+            except ScanFailed:
+                # Bytes that merely start like a pickle (tensor data) are not content.
+                return []
+
+        analyzer = PickleAnalyzer(
+            target.data,
+            base_offset=target.base_offset,
+            member=target.member,
+            nested=nested,
+            deadline=target.deadline,
+        )
+        try:
+            report = analyzer.run()
+        except ScanFailed as exc:
+            raise ScanFailed(str(exc), analyzer.report.findings) from None
+        return report.findings
