@@ -7,7 +7,6 @@ what the demo shows (denials, audit events, tamper detection) is the real behavi
 from __future__ import annotations
 
 import base64
-import hashlib
 import random
 import shutil
 import tempfile
@@ -26,6 +25,7 @@ from bastion.config import Secret, Settings
 from bastion.context import ANONYMOUS, Context
 from bastion.crypto.keyring import generate_master_key
 from bastion.db.models import AuditEventRow, DataKeyRow, VaultObjectRow
+from bastion.demo_supply_chain import supply_chain_tour
 from bastion.errors import AuditChainBroken, BastionError
 from bastion.identity import apikeys, credentials, principals, review, sessions
 from bastion.vault import keys, maintenance
@@ -122,15 +122,6 @@ def _vault_tour(
         console,
         "the analyst reading raw training data",
         lambda: vault.get(ws, analyst, Kind.DATASET, "customers", root / "leak.csv"),
-    )
-    model_file = root / "churn-model.onnx"
-    model_file.write_bytes(hashlib.sha256(source.read_bytes()).digest() * 512)
-    model = vault.add(ws, alice, Kind.MODEL, model_file, "churn", trained_on="customers@1")
-    console.print(
-        f"  model churn@{model.version} registered with lineage "
-        f"{model.lineage['dataset']}@{model.lineage['version']} "
-        f"(sha256 {str(model.lineage['sha256'])[:16]}…)",
-        markup=False,
     )
 
     step("Rotate the key-encryption key to hybrid X25519 + ML-KEM-768 (post-quantum)")
@@ -284,9 +275,10 @@ def _tour(console: Console, step: _Stepper, root: Path) -> int:
             markup=False,
         )
 
-    _vault_tour(
-        console, step, ws, admin, _login(ws, "alice", *_creds(people["alice"]), now), analyst, root
-    )
+    alice = _login(ws, "alice", *_creds(people["alice"]), now)
+    _vault_tour(console, step, ws, admin, alice, analyst, root)
+    bob = _login(ws, "bob", *_creds(people["bob"]), now)
+    supply_chain_tour(console, step, ws, alice, bob, root, _expect_denied)
 
     step("Reopen the workspace (its head was signed on close); verify the audit chain")
     ws.close()

@@ -7,6 +7,9 @@ import os
 import stat
 from pathlib import Path
 
+import numpy as np
+from safetensors.numpy import save as save_safetensors
+
 from tests.cli.conftest import Admin, Cli
 from tests.conftest import Hsm
 
@@ -120,14 +123,16 @@ def test_tampered_blob_is_refused_without_output(cli: Cli, admin: Admin, tmp_pat
 
 def test_models_lineage_and_key_rotation(cli: Cli, admin: Admin, tmp_path: Path) -> None:
     data = _file(tmp_path / "train.csv", 100_000, seed=1)
-    model = _file(tmp_path / "model.onnx", 50_000, seed=2)
+    weights = np.random.default_rng(2).standard_normal((100, 125)).astype(np.float32)
+    model = save_safetensors({"w": weights})
+    (tmp_path / "model.safetensors").write_bytes(model)
     cli.ok("data", "add", str(tmp_path / "train.csv"), "--name", "train")
     cli.fails(
         3,
         "vault.not_found",
         "model",
         "add",
-        str(tmp_path / "model.onnx"),
+        str(tmp_path / "model.safetensors"),
         "--name",
         "churn",
         "--trained-on",
@@ -136,7 +141,7 @@ def test_models_lineage_and_key_rotation(cli: Cli, admin: Admin, tmp_path: Path)
     added = cli.ok(
         "model",
         "add",
-        str(tmp_path / "model.onnx"),
+        str(tmp_path / "model.safetensors"),
         "--name",
         "churn",
         "--trained-on",
@@ -288,4 +293,4 @@ def test_verify_from_the_cli_exits_non_zero_on_damage(
     blob.write_bytes(bytes(raw))
     result = cli.fails(11, "vault.verify_failed", "data", "verify")
     assert "vault.tampered" in result.out
-    cli.ok("model", "verify")  # no models: nothing to check, nothing failed
+    cli.ok("model", "check")  # no models: nothing to check, nothing failed

@@ -1,15 +1,19 @@
-"""``bastion model`` supply-chain commands: scan (more arrive with signing and the registry)."""
+"""``bastion model`` supply-chain commands: scan, sign, verify, register, promote, rollback."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from bastion.cli import output
-from bastion.cli.vault_cmds import JsonFlag
+from bastion.cli.runtime import acting, opened
+from bastion.cli.vault_cmds import Classification, JsonFlag
 from bastion.cli.vault_cmds import model_app as model_app  # extended here, exported to main
+from bastion.errors import InvalidInput
+from bastion.models import attest, registry
 from bastion.models.scan import ScanResult, Verdict, scan_paths
 
 # Exit codes of ``bastion model scan``: a contract for CI pipelines.
@@ -64,3 +68,189 @@ def model_scan(
     else:
         _show_scan(results)
     raise typer.Exit(scan_exit_code(results))
+
+
+def _params(values: list[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidInput(
+                f"invalid parameter {item!r}", code="input.bad_param", hint="KEY=VALUE"
+            )
+        params[key] = value
+    return params
+
+
+def _show_version(item: registry.ModelVersion, as_json: bool, verb: str) -> None:
+    if as_json:
+        output.print_json(item)
+        return
+    override = f", override: {item.override_reason}" if item.override_reason else ""
+    output.say(
+        f"{verb} model {item.name}@{item.version}: stage {item.stage}, {item.format}, "
+        f"scan {item.scan_verdict}{override}, signed by {item.signature_key_id}, "
+        f"sha256 {item.sha256}."
+    )
+
+
+@model_app.command("add")
+def model_add(
+    path: Path,
+    name: Annotated[str, typer.Option("--name", help="Model name.")],
+    trained_on: Annotated[
+        str | None,
+        typer.Option("--trained-on", help="Dataset it was trained on: NAME or NAME@VERSION."),
+    ] = None,
+    code_revision: Annotated[
+        str | None, typer.Option("--code-revision", help="Training code revision (git commit).")
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="Training parameter KEY=VALUE (repeat).")
+    ] = None,
+    allow_suspicious: Annotated[
+        str | None,
+        typer.Option("--allow-suspicious", help="Register a suspicious file anyway: the reason."),
+    ] = None,
+    framework: Annotated[
+        str | None, typer.Option("--framework", help="Framework (default: from the format).")
+    ] = None,
+    classification: Classification = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Register a model: scan it, sign it, encrypt it into the vault, record its lineage.
+
+    Malicious or unreadable files are refused; suspicious ones need --allow-suspicious
+    with a reason (audited). New versions start in staging.
+    """
+    with acting() as (ws, ctx), output.byte_progress(f"encrypting {path.name}") as progress:
+        item = registry.register(
+            ws,
+            ctx,
+            path,
+            name,
+            trained_on=trained_on,
+            code_revision=code_revision,
+            parameters=_params(param or []),
+            allow_suspicious=allow_suspicious,
+            framework=framework,
+            classification=classification,
+            progress=progress,
+        )
+    _show_version(item, as_json, "Registered")
+
+
+@model_app.command("versions")
+def model_versions(name: str, as_json: JsonFlag = False) -> None:
+    """Registered versions of a model: stage, scan verdict, signer, digest."""
+    with acting() as (ws, ctx):
+        items = registry.versions(ws, ctx, name)
+    if as_json:
+        output.print_json(items)
+        return
+    output.print_table(
+        f"Model {name}",
+        ["version", "stage", "format", "scan", "override", "signed by", "registered", "sha256"],
+        [
+            (
+                i.version,
+                i.stage if i.state == "active" else "shredded",
+                i.format,
+                i.scan_verdict,
+                i.override_reason,
+                i.signature_key_id,
+                f"{output.fmt(i.registered_at)} by {i.registered_by}",
+                i.sha256[:16],
+            )
+            for i in items
+        ],
+    )
+
+
+@model_app.command("promote")
+def model_promote(
+    name: str,
+    version: int,
+    stage: Annotated[
+        str, typer.Option("--stage", help="staging, production or archived.")
+    ] = "production",
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Move a version to a stage; production needs a valid signature and a clean scan."""
+    with acting() as (ws, ctx):
+        item = registry.promote(ws, ctx, name, version, stage=stage, reason=reason)
+    _show_version(item, as_json, "Promoted")
+
+
+@model_app.command("rollback")
+def model_rollback(
+    name: str,
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Return production to the previous production version that still verifies."""
+    with acting() as (ws, ctx):
+        result = registry.rollback(ws, ctx, name, reason=reason)
+    if as_json:
+        output.print_json(result)
+        return
+    skipped = "".join(f"; skipped v{v} ({code})" for v, code in result.skipped.items())
+    output.say(
+        f"Rolled back {name}: production is v{result.to_version} "
+        f"(was v{result.from_version}, now archived){skipped}."
+    )
+
+
+@model_app.command("sign")
+def model_sign(
+    path: Annotated[Path, typer.Argument(help="Model file or folder.")],
+    signature: Annotated[
+        Path | None, typer.Option("--signature", "-o", help="Where to write the signature.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Sign every file of a model with the workspace's model-signing key (Ed25519)."""
+    with acting() as (ws, ctx):
+        result = attest.sign(ws, ctx, path, signature=signature)
+    if as_json:
+        output.print_json(result)
+        return
+    output.say(
+        f"Signed {result.files} file(s) of {result.path} (root sha256 {result.root_digest}) "
+        f"with {result.key_id}: {result.signature}"
+    )
+
+
+@model_app.command("verify")
+def model_verify(
+    path: Annotated[Path, typer.Argument(help="Model file or folder.")],
+    signature: Annotated[
+        Path | None, typer.Option("--signature", help="Signature file (default beside it).")
+    ] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option("--key", help="PEM public key to trust (default: the workspace's key)."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Verify a model's files against its signature; any change names the file."""
+    if key is not None:
+        trusted = attest.load_public_key(key.read_bytes())
+    else:
+        with opened() as ws:
+            trusted = registry.trusted_keys(ws)
+    manifest = attest.verify(path, trusted, signature=signature)
+    if as_json:
+        output.print_json(
+            {"path": str(path), "verified": True, "files": [f.name for f in manifest.files]}
+        )
+        return
+    output.say(f"Verified {len(manifest.files)} file(s) of {path}: signature valid, no changes.")
+
+
+@model_app.command("signing-key")
+def model_signing_key() -> None:
+    """Print the workspace's model-signing public key (PEM) for outside verifiers."""
+    with opened() as ws:
+        sys.stdout.write(attest.public_key_pem(ws))

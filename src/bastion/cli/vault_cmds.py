@@ -28,7 +28,10 @@ Force = Annotated[bool, typer.Option("--force", help="Replace an existing output
 AllVersions = Annotated[bool, typer.Option("--all", help="Every version, shredded included.")]
 
 data_app = typer.Typer(help="Datasets in the encrypted vault.", no_args_is_help=True)
-model_app = typer.Typer(help="Model files in the encrypted vault.", no_args_is_help=True)
+model_app = typer.Typer(
+    help="Models: scan, sign, register, promote, roll back; files in the encrypted vault.",
+    no_args_is_help=True,
+)
 
 
 def _show_added(item: ObjectInfo, as_json: bool) -> None:
@@ -95,7 +98,6 @@ def _add(
     name: str,
     classification: str | None,
     as_json: bool,
-    trained_on: str | None = None,
 ) -> None:
     with acting() as (ws, ctx), output.byte_progress(f"encrypting {path.name}") as progress:
         item = objects.add(
@@ -105,7 +107,6 @@ def _add(
             path,
             name,
             classification=classification,
-            trained_on=trained_on,
             progress=progress,
         )
     _show_added(item, as_json)
@@ -235,28 +236,13 @@ def data_verify(
     _verify(Kind.DATASET, name, as_json)
 
 
-@model_app.command("verify")
-def model_verify(
+@model_app.command("check")
+def model_check(
     name: Annotated[str | None, typer.Argument(help="One model (default: all).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Check that stored models decrypt and match their digests (no plaintext written)."""
     _verify(Kind.MODEL, name, as_json)
-
-
-@model_app.command("add")
-def model_add(
-    path: Path,
-    name: Annotated[str, typer.Option("--name", help="Model name.")],
-    trained_on: Annotated[
-        str | None,
-        typer.Option("--trained-on", help="Dataset it was trained on: NAME or NAME@VERSION."),
-    ] = None,
-    classification: Classification = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Encrypt a model file into the vault, recording its training dataset."""
-    _add(Kind.MODEL, path, name, classification, as_json, trained_on=trained_on)
 
 
 @model_app.command("get")

@@ -188,3 +188,44 @@ class VaultObjectRow(Base):
     state: Mapped[str] = mapped_column(String(16), default="active")
     shredded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     shredded_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+class ModelVersionRow(Base):
+    """A model version in the registry: its vault object, scan, signature and stage."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    object_id: Mapped[str] = mapped_column(ForeignKey("vault_objects.id"), unique=True)
+    name: Mapped[str] = mapped_column(String(128), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(16))
+    format: Mapped[str] = mapped_column(String(32))
+    framework: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    scan_verdict: Mapped[str] = mapped_column(String(16))
+    # The scanner's result as JSON (findings with severity, scanner, detail, offset).
+    scan_report: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    scanned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    override_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The OpenSSF-style signature bundle and the signed in-toto provenance envelope.
+    signature: Mapped[dict[str, object]] = mapped_column(JSON)
+    signature_key_id: Mapped[str] = mapped_column(String(64))
+    provenance: Mapped[dict[str, object]] = mapped_column(JSON)
+    registered_by: Mapped[str] = mapped_column(String(128))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ModelStageEventRow(Base):
+    """One stage change; the history that rollback walks back through."""
+
+    __tablename__ = "model_stage_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    from_stage: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    to_stage: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    by: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text, default="")

@@ -11,17 +11,19 @@ from __future__ import annotations
 import contextlib
 import enum
 import hmac
+import mmap
 import os
 import re
 import stat
+import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from io import FileIO
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -82,6 +84,23 @@ class Kind(enum.StrEnum):
     def resource(self, name: str) -> str:
         """Resource string that grants may match (``dataset/churn*``)."""
         return f"{self.value}/{name}"
+
+
+class AddHook(Protocol):
+    """Lets a caller (the model registry) check and record inside ``add``'s operation.
+
+    ``check`` runs after validation and before anything is encrypted (a refusal raised
+    there is audited and leaves nothing behind); ``record`` runs inside the transaction
+    that commits the new version, so its rows exist exactly when the version does.
+    """
+
+    def check(self, op: Operation) -> None:
+        """Refuse by raising; may add audit details to ``op``."""
+        ...
+
+    def record(self, session: Session, row: VaultObjectRow, op: Operation) -> None:
+        """Add rows for the new version ``row`` (flushed, not yet committed)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -255,6 +274,7 @@ def add(
     classification: str | None = None,
     trained_on: str | None = None,
     progress: Progress | None = None,
+    hook: AddHook | None = None,
 ) -> ObjectInfo:
     """Encrypt ``path`` into the vault as the next version of ``name``.
 
@@ -270,6 +290,8 @@ def add(
             raise InvalidInput("only models have a training dataset", code="vault.bad_lineage")
         with transaction(ws.sessions) as session:
             lineage = _lineage(session, trained_on)
+        if hook is not None:
+            hook.check(op)
         cipher = Cipher.from_label(ws.settings.vault_cipher)
         key_row, dek = new_data_key(ws, ctx)
         object_id = uuid.uuid4().hex
@@ -316,6 +338,8 @@ def add(
                 session.flush()
                 session.add(row)
                 session.flush()
+                if hook is not None:
+                    hook.record(session, row, op)
                 info = object_info(row, key_row)
         except BaseException:
             blobs.delete(object_id)
@@ -370,6 +394,34 @@ def get(
             op.details.update(bytes=info.size, sha256=info.sha256)
         pending.publish()
         return info
+
+
+@contextlib.contextmanager
+def materialize(
+    ws: Workspace, kind: Kind, name: str, version: int
+) -> Iterator[tuple[ObjectInfo, mmap.mmap]]:
+    """Decrypt a version into an unnamed temporary file and map it read-only.
+
+    No authorization and no audit here: callers (promote, the safe loader) run this
+    inside their own operation. The file has no name in the file system (``O_TMPFILE``
+    where available) and disappears when the block ends; every byte was authenticated
+    and the digest matched the record before the mapping is handed out.
+    """
+    with transaction(ws.sessions) as session:
+        row = _resolve(session, kind, name, version)
+        key_row = session.get(DataKeyRow, row.data_key_id)
+        if key_row is None:
+            raise EncryptedObjectError("data key record is missing", code="vault.corrupt")
+        dek = unwrap_data_key(ws, session, key_row)
+        info = object_info(row, key_row)
+        object_id, key_id = row.id, key_row.id
+    with tempfile.TemporaryFile(dir=ws.blob_dir) as sink:
+        decrypt_into(ws, info, object_id, key_id, dek, sink, None)
+        sink.flush()
+        if info.size == 0:
+            raise EncryptedObjectError("empty object", code="vault.corrupt")
+        with mmap.mmap(sink.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            yield info, mapped
 
 
 def _check_output(out: Path, overwrite: bool) -> None:

@@ -190,14 +190,16 @@ class Engine:
         except OSError as exc:
             return _error(shown, f"cannot read: {exc.strerror}", started)
 
-    def scan_bytes(self, data: bytes, name: str) -> ScanResult:
-        """Scan content held in memory (a decrypted vault object, a download)."""
+    def scan_bytes(self, data: Buffer, name: str) -> ScanResult:
+        """Scan content held in memory or mapped (a decrypted vault object, a download)."""
         started = time.monotonic()
         self.deadline = started + self.limits.seconds_per_file
         if not data:
             return _error(name, "empty file", started, fmt="empty")
         digest = hashlib.sha256(data).hexdigest()
         return self._run(name, Target(data, name, self), len(data), digest, started)
+
+    scan_buffer = scan_bytes
 
     def _run(
         self, shown: str, target: Target, size: int, digest: str, started: float

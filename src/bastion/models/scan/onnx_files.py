@@ -53,7 +53,10 @@ def _escapes(location: str, folder: Path | None) -> bool:
     if ".." in PurePosixPath(location.replace("\\", "/")).parts:
         return True
     if folder is not None:
-        resolved = (folder / location).resolve()
+        try:
+            resolved = (folder / location).resolve()
+        except (OSError, ValueError, RuntimeError):  # a NUL byte, a symlink loop
+            return True
         return not resolved.is_relative_to(folder.resolve())
     return False
 
@@ -68,7 +71,7 @@ class OnnxScanner:
 
     def scan(self, target: Target) -> list[Finding]:
         try:
-            from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
+            from google.protobuf.message import DecodeError
             from onnx import ModelProto, TensorProto
         except ImportError:  # pragma: no cover - onnx is a dependency
             raise ScanFailed("the onnx package is not installed") from None
