@@ -4,6 +4,7 @@ catch, roll back. Called by :mod:`bastion.demo` with its console and step counte
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -175,4 +176,19 @@ def supply_chain_tour(
     console.print(
         f"  churn@{served.version.version} verifies and serves: predicts {int(label[0])} "
         f"(p={float(proba[0][1]):.3f})"
+    )
+    document = json.loads(registry.bom(ws, bob, "churn", version=served.version.version))
+    kinds = [c["type"] for c in document["components"]]
+    console.print(
+        f"  CycloneDX {document['specVersion']} ML-BOM of churn@{served.version.version}: "
+        f"{kinds.count('data')} dataset (with its SHA-256), {kinds.count('library')} packages; "
+        "validated against the schema"
+    )
+    statement = registry.provenance(ws, bob, "churn", version=served.version.version)
+    deps = statement["predicate"]["buildDefinition"]["resolvedDependencies"]
+    console.print(
+        f"  signed SLSA provenance: registered by "
+        f"{statement['predicate']['buildDefinition']['internalParameters']['registeredBy']}, "
+        f"from {deps[0]['uri']}",
+        markup=False,
     )

@@ -27,6 +27,9 @@ The tree::
     +-- SignatureInvalid              signature.invalid        exit 13 HTTP 422
         signature.mismatch (files changed, added or removed), signature.bad_signature,
         signature.unknown_key, signature.malformed
+    +-- DependencyAuditError          deps.*                   exit 14 HTTP 503
+        deps.unreachable, deps.audit_failed: the vulnerability audit cannot vouch for
+        the environment (never reported as "no known vulnerabilities")
 
 The CLI catches ``BastionError`` in exactly one place (``bastion.cli.main``) and the
 gateway in one place too; both render ``code``, ``message`` and ``hint``.
@@ -193,3 +196,20 @@ class SignatureInvalid(BastionError):
     exit_code = 13
     http_status = 422
     hint = "Treat the model as tampered with: do not load it, and find out who changed it."
+
+
+class DependencyAuditError(BastionError):
+    """The dependency audit could not vouch for the environment.
+
+    ``deps.unreachable``: the vulnerability service could not be reached, timed out,
+    failed, or answered for no package. ``deps.audit_failed``: pip-audit itself failed or
+    wrote something that is not its JSON report.
+    """
+
+    code = "deps.audit_failed"
+    exit_code = 14
+    http_status = 503
+    hint = (
+        "Check network access to the vulnerability service (https://pypi.org for pypi, "
+        "https://api.osv.dev for osv), or try the other one with --service."
+    )

@@ -11,6 +11,7 @@ import typer
 from bastion.cli import output
 from bastion.cli.audit_cmds import audit_app
 from bastion.cli.demo import demo
+from bastion.cli.deps_cmds import deps_app
 from bastion.cli.identity_cmds import access_app, key_app, role_app, user_app
 from bastion.cli.keyring_cmds import keyring_app
 from bastion.cli.model_cmds import model_app
@@ -57,6 +58,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(keyring_app, name="keyring")
 app.add_typer(data_app, name="data")
 app.add_typer(model_app, name="model")
+app.add_typer(deps_app, name="deps")
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -254,3 +254,37 @@ def model_signing_key() -> None:
     """Print the workspace's model-signing public key (PEM) for outside verifiers."""
     with opened() as ws:
         sys.stdout.write(attest.public_key_pem(ws))
+
+
+@model_app.command("bom")
+def model_bom(
+    name: str,
+    version: Annotated[
+        int | None, typer.Option("--version", help="Version (default: latest).")
+    ] = None,
+    no_environment: Annotated[
+        bool, typer.Option("--no-environment", help="Leave installed Python packages out.")
+    ] = False,
+    out: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file.")] = None,
+) -> None:
+    """Export a CycloneDX 1.6 ML-BOM: model, datasets with digests, framework and packages."""
+    with acting() as (ws, ctx):
+        text = registry.bom(ws, ctx, name, version=version, include_environment=not no_environment)
+    if out is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    out.write_text(text, encoding="utf-8")
+    output.say(f"Wrote the CycloneDX 1.6 ML-BOM of {name} to {out} (schema-validated).")
+
+
+@model_app.command("provenance")
+def model_provenance(
+    name: str,
+    version: Annotated[
+        int | None, typer.Option("--version", help="Version (default: latest).")
+    ] = None,
+) -> None:
+    """Print a version's SLSA provenance statement once its signature verifies."""
+    with acting() as (ws, ctx):
+        statement = registry.provenance(ws, ctx, name, version=version)
+    output.print_json(statement)

@@ -28,7 +28,13 @@ from sqlalchemy.orm import Session
 from bastion.context import Context
 from bastion.db.engine import transaction
 from bastion.db.models import ModelStageEventRow, ModelVersionRow, VaultObjectRow
-from bastion.errors import InvalidInput, ModelRejected, NotFound, SignatureInvalid
+from bastion.errors import (
+    EncryptedObjectError,
+    InvalidInput,
+    ModelRejected,
+    NotFound,
+    SignatureInvalid,
+)
 from bastion.models.provenance import ProvenanceInput, provenance_statement, sign_statement
 from bastion.models.scan import Engine, ScanResult, Verdict
 from bastion.models.signing import Manifest, manifest_of_digests, sign_manifest, verify_manifest
@@ -414,7 +420,9 @@ def rollback(ws: Workspace, ctx: Context, name: str, *, reason: str = "") -> Rol
             try:
                 with open_verified(ws, name, candidate) as (verified, _):
                     require_clean(verified)
-            except (NotFound, SignatureInvalid, ModelRejected) as exc:
+            # EncryptedObjectError: a blob that was swapped, truncated or edited no
+            # longer verifies either; it must be skipped, not end the rollback.
+            except (NotFound, SignatureInvalid, ModelRejected, EncryptedObjectError) as exc:
                 skipped[candidate] = exc.code
                 continue
             with transaction(ws.sessions) as session:
@@ -426,4 +434,87 @@ def rollback(ws: Workspace, ctx: Context, name: str, *, reason: str = "") -> Rol
             f"model {name!r} has no earlier production version that still verifies",
             code="model.no_rollback_target",
             details={"skipped": skipped},
+        )
+
+
+def _pick(
+    rows: list[tuple[ModelVersionRow, VaultObjectRow]], name: str, version: int | None
+) -> tuple[ModelVersionRow, VaultObjectRow]:
+    if not rows:
+        raise NotFound(f"no registered model {name!r}", code="model.not_found")
+    if version is None:
+        return rows[-1]
+    for pair in rows:
+        if pair[0].version == version:
+            return pair
+    raise NotFound(f"no registered model {name}@{version}", code="model.not_found")
+
+
+def bom(
+    ws: Workspace,
+    ctx: Context,
+    name: str,
+    *,
+    version: int | None = None,
+    include_environment: bool = True,
+) -> str:
+    """The CycloneDX 1.6 ML-BOM of a version (latest by default), schema-validated."""
+    from bastion.models.bom import BomDataset, BomModel, build_bom
+
+    with operation(ws, ctx, "model.bom", permission="model:read", resource=f"model/{name}") as op:
+        validate_name(name)
+        with transaction(ws.sessions) as session:
+            row, obj = _pick(_rows(session, name), name, version)
+            datasets: tuple[BomDataset, ...] = ()
+            if obj.lineage:
+                data = session.scalars(
+                    select(VaultObjectRow).where(
+                        VaultObjectRow.kind == Kind.DATASET.value,
+                        VaultObjectRow.name == str(obj.lineage["dataset"]),
+                        VaultObjectRow.version == int(str(obj.lineage["version"])),
+                    )
+                ).first()
+                classification = data.classification if data is not None else "confidential"
+                datasets = (
+                    BomDataset(
+                        str(obj.lineage["dataset"]),
+                        int(str(obj.lineage["version"])),
+                        str(obj.lineage["sha256"]),
+                        classification,
+                    ),
+                )
+            model = BomModel(
+                name=row.name,
+                version=row.version,
+                sha256=obj.sha256,
+                size=obj.size,
+                format=row.format,
+                framework=row.framework,
+                stage=row.stage,
+                owner=obj.owner,
+                created_at=obj.created_at,
+                signature_key_id=row.signature_key_id,
+                scan_verdict=row.scan_verdict,
+                datasets=datasets,
+            )
+        op.resource = f"model/{name}@{row.version}"
+        return build_bom(model, include_environment=include_environment, now=ctx.clock.now())
+
+
+def provenance(
+    ws: Workspace, ctx: Context, name: str, *, version: int | None = None
+) -> dict[str, Any]:
+    """The signed SLSA provenance statement of a version, after verifying its signature."""
+    from bastion.models.provenance import verify_statement
+
+    with operation(
+        ws, ctx, "model.provenance", permission="model:read", resource=f"model/{name}"
+    ) as op:
+        validate_name(name)
+        with transaction(ws.sessions) as session:
+            row, obj = _pick(_rows(session, name), name, version)
+        op.resource = f"model/{name}@{row.version}"
+        manifest = manifest_of_digests(row.name, {obj.source_name: (obj.sha256, obj.size)})
+        return verify_statement(
+            dict(row.provenance), trusted_keys(ws), subject_digest=manifest.root_digest
         )

@@ -1,0 +1,1 @@
+"""Third-party dependencies: audit the installed Python packages for known vulnerabilities."""
