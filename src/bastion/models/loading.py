@@ -82,7 +82,8 @@ def load_model(
         op.resource = f"model/{name}@{number}"
         with open_verified(ws, name, number) as (verified, data):
             require_clean(verified)
-            fmt = verified.version.format
+            # The format the fresh scan saw, not the (unsigned) column in the database.
+            fmt = verified.scan.format
             if fmt not in LOADABLE_FORMATS:
                 raise ModelRejected(
                     f"{name}@{number} is a {fmt} file: pickle-based formats are never loaded",

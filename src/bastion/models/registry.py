@@ -140,6 +140,10 @@ class _Registration:
     scan: ScanResult | None = None
 
     def check(self, op: Operation) -> None:
+        if self.allow_suspicious is not None and not self.allow_suspicious.strip():
+            raise InvalidInput("an override needs a reason", code="model.override_reason")
+        if not self.path.is_file():
+            raise InvalidInput(f"no such file: {self.path}", code="vault.no_such_file")
         scan = Engine().scan_file(self.path, display=self.path.name)
         self.scan = scan
         op.details["scan"] = {"verdict": str(scan.verdict), "findings": len(scan.findings)}
@@ -231,8 +235,6 @@ def register(
     progress: Progress | None = None,
 ) -> ModelVersion:
     """Scan, sign, encrypt and record ``path`` as the next version of model ``name``."""
-    if allow_suspicious is not None and not allow_suspicious.strip():
-        raise InvalidInput("an override needs a reason", code="model.override_reason")
     hook = _Registration(
         ws, ctx, path, name, code_revision, parameters or {}, allow_suspicious, framework
     )
@@ -247,7 +249,14 @@ def register(
         progress=progress,
         hook=hook,
     )
-    return versions(ws, ctx, name, _audit=False)[info.version - 1]
+    return _one(versions(ws, ctx, name, _audit=False), info.version)
+
+
+def _one(items: list[ModelVersion], version: int) -> ModelVersion:
+    for item in items:
+        if item.version == version:
+            return item
+    raise NotFound(f"no registered model version {version}", code="model.not_found")
 
 
 def _rows(session: Session, name: str) -> list[tuple[ModelVersionRow, VaultObjectRow]]:
@@ -261,7 +270,7 @@ def _rows(session: Session, name: str) -> list[tuple[ModelVersionRow, VaultObjec
 
 
 def versions(ws: Workspace, ctx: Context, name: str, *, _audit: bool = True) -> list[ModelVersion]:
-    """Every registered version of ``name`` (index ``v - 1`` is version ``v``)."""
+    """Every registered version of ``name``, oldest first."""
     validate_name(name)
 
     def load() -> list[ModelVersion]:
@@ -379,7 +388,7 @@ def promote(
             archived = _set_stage(session, ctx, name, version, stage, reason)
         if archived is not None:
             op.details["archived"] = int(archived)
-        return versions(ws, ctx, name, _audit=False)[version - 1]
+        return _one(versions(ws, ctx, name, _audit=False), version)
 
 
 @dataclass(frozen=True)
