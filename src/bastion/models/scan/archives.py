@@ -56,7 +56,7 @@ class ZipScanner:
         try:
             archive = zipfile.ZipFile(_reader(target.data))
             infos = archive.infolist()
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
             raise ScanFailed(f"malformed zip archive: {exc}") from None
         names = [i.filename for i in infos]
         fmt = _zip_format(names, target.name)
@@ -124,7 +124,15 @@ class ZipScanner:
         try:
             with archive.open(info) as stream:
                 data = stream.read(limits.max_member_bytes + 1)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error) as exc:
+        except (
+            zipfile.BadZipFile,
+            OSError,
+            ValueError,
+            EOFError,
+            zlib.error,
+            lzma.LZMAError,
+            NotImplementedError,  # unknown method, version, strong encryption, patched data
+        ) as exc:
             raise ScanFailed(f"unreadable member: {exc}") from None
         if len(data) > limits.max_member_bytes:
             raise ScanFailed("member expands beyond its declared size")

@@ -106,8 +106,9 @@ class Hdf5Scanner:
                 continue
             covered = start + len(text[:end].encode())
             findings.extend(config_findings(config, target.member, target.base_offset + start))
-        if not findings:
-            # A config stored in a way we could not decode still names its Lambda layers.
+        if not any(f.severity is Severity.CRITICAL for f in findings):
+            # A config stored in a way we could not decode (or whose keys do not start with
+            # "class_name", so it was not found) still names its Lambda layers.
             for match in _LAMBDA_BYTES.finditer(data):
                 if match.group(1) == b"Lambda":
                     findings.append(

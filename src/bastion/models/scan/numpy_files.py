@@ -35,7 +35,9 @@ def _itemsize(descr: Any) -> int | None:
             if size is None:
                 return None
             shape = field[2] if len(field) > 2 and isinstance(field[2], tuple) else ()
-            sizes.append(size * math.prod(int(d) for d in shape))
+            if not all(isinstance(d, int) and d >= 0 for d in shape):
+                return None
+            sizes.append(size * math.prod(shape))
         return sum(sizes)
     if not isinstance(descr, str):
         return None
@@ -93,6 +95,8 @@ class NpyScanner:
         if _has_object(header["descr"]):
             # numpy.load(allow_pickle=True) unpickles the body: analyse it as a pickle.
             target.format = "npy_object"
+            if body >= len(data):
+                raise ScanFailed("truncated .npy body: no pickled objects after the header")
             return target.nested(data[body:], "body.pkl", base_offset=target.base_offset + body)
         itemsize = _itemsize(header["descr"])
         if itemsize is None:

@@ -21,6 +21,7 @@ import mmap
 import pickletools
 import re
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -230,14 +231,23 @@ class PickleAnalyzer:
     def _walk(self, pos: int) -> int:
         self._buf.seek(pos)
         try:
-            for op, arg, at in pickletools.genops(self._buf):
-                self._ops += 1
-                if self._ops & 0xFFF == 0 and self._deadline and time.monotonic() > self._deadline:
-                    raise ScanFailed("time limit exceeded while walking pickle opcodes")
-                assert at is not None
-                if op.name == "STOP":
-                    return int(self._buf.tell())
-                self._step(op.name, arg, at)
+            with warnings.catch_warnings():
+                # pickletools decodes STRING and GLOBAL lines with escape_decode, which warns
+                # on an invalid escape: hostile bytes must not become warnings (or, under
+                # -W error, exceptions). The text is judged as decoded.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                for op, arg, at in pickletools.genops(self._buf):
+                    self._ops += 1
+                    if (
+                        self._ops & 0xFFF == 0
+                        and self._deadline
+                        and time.monotonic() > self._deadline
+                    ):
+                        raise ScanFailed("time limit exceeded while walking pickle opcodes")
+                    assert at is not None
+                    if op.name == "STOP":
+                        return int(self._buf.tell())
+                    self._step(op.name, arg, at)
         except ValueError as exc:
             raise ScanFailed(f"malformed or truncated pickle: {exc}") from None
         except RecursionError:
@@ -291,7 +301,8 @@ class PickleAnalyzer:
         ):
             stack.append(arg if len(arg) <= MAX_STRING else _OPAQUE)
         elif name in ("BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8"):
-            self._bytes_constant(bytes(arg), pos)
+            # Nested findings are placed from where the bytes start, after the length field.
+            self._bytes_constant(bytes(arg), int(self._buf.tell()) - len(arg))
             stack.append(_OPAQUE)
         elif name in ("NEXT_BUFFER", "READONLY_BUFFER"):
             stack.append(_OPAQUE)
@@ -488,8 +499,10 @@ def _dtype_size(dtype: Any) -> tuple[int, bool]:
 
 
 _PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".pth", ".bin", ".ckpt", ".p", ".sav")
-# Protocol 0/1 pickles have no PROTO header; their first opcode is one of these.
-_PROTO01_FIRST = frozenset(b"(cdl]}NIJKLSVFGTUXiMptq")
+# Pickles without a PROTO header (protocols 0 and 1, or a hand-made stream: the
+# unpickler accepts any opcode without one) start with an opcode that needs an empty
+# stack: these. A text-like start (")0cos..." or "C\x01a0cos...") must not pass as text.
+_PROTO01_FIRST = frozenset(b"(cdl]}NIJKLSVFGTUXiMptq)BCP\x88\x89\x8a\x8b\x8c\x8d\x8e\x8f\x95\x96")
 
 
 class PickleScanner:

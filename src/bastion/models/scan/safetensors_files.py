@@ -96,10 +96,12 @@ class SafetensorsScanner:
             if begin < cursor:
                 flag(Severity.HIGH, f"tensor {name!r} overlaps another tensor", data_start + begin)
             elif begin > cursor:
-                flag(Severity.MEDIUM, f"{begin - cursor} unindexed bytes before {name!r}", cursor)
+                detail = f"{begin - cursor} unindexed bytes before {name!r}"
+                flag(Severity.MEDIUM, detail, data_start + cursor)
             cursor = max(cursor, end)
         if cursor < data_len:
-            flag(Severity.MEDIUM, f"{data_len - cursor} bytes after the last tensor", cursor)
+            detail = f"{data_len - cursor} bytes after the last tensor"
+            flag(Severity.MEDIUM, detail, data_start + cursor)
         return findings
 
     @staticmethod
@@ -120,7 +122,7 @@ class SafetensorsScanner:
         if end > data_len:
             flag(Severity.HIGH, f"tensor {name!r} ends at {end}, past the data ({data_len})", 8)
             return None
-        if dtype not in _DTYPE_BITS:
+        if not isinstance(dtype, str) or dtype not in _DTYPE_BITS:
             flag(Severity.MEDIUM, f"tensor {name!r} has unknown dtype {dtype!r}", 8)
             return (begin, end)
         if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):

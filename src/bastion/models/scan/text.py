@@ -36,6 +36,11 @@ class TextScanner:
             data.decode("utf-8")
         except UnicodeDecodeError:
             raise ScanFailed("unsupported format: binary content") from None
+        as_pickle = _text_pickle(target, data)
+        if as_pickle is not None:
+            # Protocol 0 is text: a .txt or extension-less pickle is still a pickle.
+            target.format = "pickle"
+            return as_pickle
         return [
             Finding(
                 Severity.HIGH,
@@ -47,3 +52,20 @@ class TextScanner:
             )
             for match in _PYTHON_TAG.finditer(data)
         ]
+
+
+def _text_pickle(target: Target, data: bytes) -> list[Finding] | None:
+    """Findings when the whole text is a protocol-0 pickle stream, else None."""
+    from bastion.models.scan.pickles import PickleAnalyzer
+
+    stripped = data.rstrip(b"\r\n")
+    if not stripped.endswith(b"."):
+        return None
+    analyzer = PickleAnalyzer(data, base_offset=target.base_offset, member=target.member)
+    try:
+        report = analyzer.run()
+    except ScanFailed:
+        return None
+    if report.pickles == 0 or report.end < len(stripped):
+        return None
+    return report.findings
