@@ -22,8 +22,8 @@ The tree::
         vault.tampered, vault.truncated, vault.wrong_key, vault.unknown_algorithm,
         vault.corrupt: an encrypted object that cannot be trusted; never partial output
     +-- ModelRejected                 model.rejected           exit 12 HTTP 422
-        model.malicious, model.suspicious, model.unscanned, model.not_signed: the
-        supply-chain policy refused a model file (scan verdict or missing signature)
+        model.malicious, model.suspicious, model.unscanned, model.not_clean, model.changed,
+        model.unloadable_format, model.load_failed: the supply-chain policy refused a model
     +-- SignatureInvalid              signature.invalid        exit 13 HTTP 422
         signature.mismatch (files changed, added or removed), signature.bad_signature,
         signature.unknown_key, signature.malformed

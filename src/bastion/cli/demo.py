@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from bastion.cli import output
-from bastion.demo import run_demo
 
 
 def demo(
@@ -17,6 +16,8 @@ def demo(
     ] = None,
 ) -> None:
     """Walk through Bastion on a throwaway workspace."""
+    from bastion.demo import run_demo  # trains models: numpy and scikit-learn load only here
+
     code = run_demo(output.console(), keep)
     if code:
         raise typer.Exit(code)

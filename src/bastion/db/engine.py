@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.errors import Conflict, InvalidInput, StorageError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY = "bastion_read_only"
@@ -132,6 +133,10 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 def alembic_config(engine: Engine) -> Config:
     """Alembic configuration pointing at the migrations shipped inside the package."""
+    # Alembic is imported only when a workspace is opened: commands without one (model
+    # scan, deps audit) start a quarter of a second faster.
+    from alembic.config import Config
+
     cfg = Config()
     location = resources.files("bastion.db") / "migrations"
     cfg.set_main_option("script_location", str(location))
@@ -141,6 +146,8 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade_schema(engine: Engine) -> None:
     """Bring the database schema to the newest migration."""
+    from alembic import command
+
     try:
         command.upgrade(alembic_config(engine), "head")
     except exc.SQLAlchemyError as err:

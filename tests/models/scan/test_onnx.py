@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from onnx import TensorProto, helper
 
 from bastion.models.scan import Engine, Severity, Verdict, scan_bytes
@@ -150,3 +152,39 @@ def test_invalid_protobuf_is_an_error(data: bytes) -> None:
     result = scan_bytes(data, "model.onnx")
     assert result.verdict is Verdict.ERROR
     assert result.error and "ONNX" in result.error
+
+
+def test_external_data_without_a_folder_is_flagged() -> None:
+    # Out of the vault or an archive, the weights file was neither scanned nor signed.
+    result = scan_bytes(model(location="weights.bin"), "model.onnx")
+    assert result.verdict is Verdict.SUSPICIOUS
+    (finding,) = result.findings
+    assert finding.severity is Severity.MEDIUM and finding.global_name == "weights.bin"
+
+
+def test_findings_carry_the_offset_of_the_offending_message() -> None:
+    data = model(location="/etc/passwd", domain="evil.custom")
+    result = scan_bytes(data, "model.onnx")
+    assert {f.severity for f in result.findings} == {Severity.CRITICAL, Severity.MEDIUM}
+    for finding in result.findings:
+        assert finding.offset is not None and 0 < finding.offset < len(data)
+    # The path and the domain sit inside the message the finding points at.
+    critical = next(f for f in result.findings if f.severity is Severity.CRITICAL)
+    assert b"/etc/passwd" in data[critical.offset : critical.offset + 64]
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.binary(max_size=512))
+def test_arbitrary_bytes_named_onnx_never_raise(data: bytes) -> None:
+    result = scan_bytes(data or b"\x00", "model.onnx")
+    assert result.verdict in set(Verdict)
+    if result.verdict is Verdict.ERROR:
+        assert result.error
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(st.integers(min_value=0, max_value=10_000), st.integers(min_value=0, max_value=255))
+def test_mutated_models_never_raise(position: int, value: int) -> None:
+    data = bytearray(model(location="w.bin", domain="x.y"))
+    data[position % len(data)] = value
+    assert scan_bytes(bytes(data), "model.onnx").verdict in set(Verdict)

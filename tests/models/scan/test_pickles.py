@@ -362,3 +362,21 @@ def test_headerless_pickles_starting_with_any_pushing_opcode_are_pickles(prefix:
     assert result.format == "pickle"
     assert result.verdict is Verdict.MALICIOUS
     assert result.findings[0].offset == len(prefix)
+
+
+@pytest.mark.parametrize("header", [b"", b"\x80\x02"])
+def test_a_second_pickle_after_a_benign_one_is_analysed(header: bytes) -> None:
+    # Legacy torch.load calls pickle.load several times: a trailing pickle runs too.
+    benign = pickle.dumps({"weights": [1.0, 2.0]}, protocol=2)
+    payload = header + b"cposix\nsystem\n(S'true'\ntR."
+    result = scan_bytes(benign + payload, "model.pt")
+    assert result.verdict is Verdict.MALICIOUS
+    assert result.findings[0].global_name == "posix.system"
+    assert result.findings[0].offset == len(benign) + len(header)
+
+
+def test_trailing_bytes_that_are_not_a_pickle_are_data() -> None:
+    benign = pickle.dumps([1, 2, 3], protocol=2)
+    # Raw storage bytes after the pickle (as legacy torch writes them): no findings.
+    result = scan_bytes(benign + bytes(range(256)) * 4, "legacy.pt")
+    assert (result.verdict, result.findings) == (Verdict.CLEAN, ())

@@ -205,19 +205,29 @@ class PickleAnalyzer:
     # -- driver -------------------------------------------------------------------
 
     def run(self, start: int = 0) -> PickleReport:
-        """Analyse every pickle from ``start``; trailing non-pickle bytes end the walk."""
-        pos = start
+        """Analyse every pickle from ``start``, then every complete pickle that follows.
+
+        Loaders such as legacy ``torch.load`` call ``pickle.load`` several times on one
+        stream, so a second pickle, with or without a PROTO header, runs too. Bytes after
+        the first pickle that do not parse to a STOP are data (storages, padding): their
+        would-be findings are dropped, since no loader could execute them as a pickle.
+        """
+        pos = self._one_pickle(start)
+        self.report.pickles = 1
         while pos < self._size:
-            if self.report.pickles and not self._starts_pickle(pos):
-                break  # data after the last pickle (legacy torch storages, padding)
-            pos = self._one_pickle(pos)
+            kept = len(self.report.findings), len(self.report.globals_seen)
+            try:
+                end = self._one_pickle(pos)
+            except ScanFailed:
+                del self.report.findings[kept[0] :]
+                del self.report.globals_seen[kept[1] :]
+                break
+            if end <= pos:
+                break
+            pos = end
             self.report.pickles += 1
         self.report.end = pos
         return self.report
-
-    def _starts_pickle(self, pos: int) -> bool:
-        self._buf.seek(pos)
-        return _PICKLE_HEAD.match(self._buf.read(2)) is not None
 
     def _one_pickle(self, pos: int) -> int:
         self._stack.clear()
