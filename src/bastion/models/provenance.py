@@ -27,7 +27,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 from bastion.errors import InvalidInput, SignatureInvalid
 from bastion.models.signing import (
-    MAX_BUNDLE_BYTES,
     STATEMENT_TYPE,
     Manifest,
     _check_signature,
@@ -35,7 +34,7 @@ from bastion.models.signing import (
     _load_statement,
     _malformed,
     _parse_envelope,
-    _strict_json,
+    read_json_object,
 )
 
 __all__ = [
@@ -157,14 +156,7 @@ def sign_statement(
 
 def read_envelope(data: bytes) -> dict[str, Any]:
     """Parse a provenance file (a DSSE envelope) and check its structure, not its signature."""
-    if len(data) > MAX_BUNDLE_BYTES:
-        raise _malformed(f"the provenance file is larger than {MAX_BUNDLE_BYTES} bytes")
-    try:
-        envelope = _strict_json(data)
-    except ValueError as exc:
-        raise _malformed(f"the provenance file is not JSON: {exc}") from exc
-    if not isinstance(envelope, dict):
-        raise _malformed("the provenance file is not a JSON object")
+    envelope = read_json_object(data, "provenance file")
     _parse_envelope(envelope)
     return envelope
 

@@ -505,16 +505,22 @@ def write_bundle(path: Path, bundle: Mapping[str, Any]) -> None:
     os.chmod(path, 0o644)  # a signature is public; only the write recipe is shared with keys
 
 
+def read_json_object(data: bytes, what: str) -> dict[str, Any]:
+    """A size-limited, strictly parsed JSON object (``what`` names it in errors)."""
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise _malformed(f"the {what} is larger than {MAX_BUNDLE_BYTES} bytes")
+    try:
+        document = _strict_json(data)
+    except ValueError as exc:
+        raise _malformed(f"the {what} is not JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise _malformed(f"the {what} is not a JSON object")
+    return document
+
+
 def read_bundle(data: bytes) -> dict[str, Any]:
     """Parse a signature file and check its structure (not yet its signature)."""
-    if len(data) > MAX_BUNDLE_BYTES:
-        raise _malformed(f"the signature file is larger than {MAX_BUNDLE_BYTES} bytes")
-    try:
-        bundle = _strict_json(data)
-    except ValueError as exc:
-        raise _malformed(f"the signature file is not JSON: {exc}") from exc
-    if not isinstance(bundle, dict):
-        raise _malformed("the signature file is not a JSON object")
+    bundle = read_json_object(data, "signature file")
     _parse_bundle(bundle)
     return bundle
 
