@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bastion.audit import service
-from bastion.audit.store import AuditQuery
 from bastion.cli import output
 from bastion.cli.parsing import moment
 from bastion.cli.runtime import acting
 from bastion.clock import Clock, from_micros, to_micros
-from bastion.crypto.files import write_private_atomic
+
+if TYPE_CHECKING:
+    from bastion.audit.store import AuditQuery
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
@@ -42,6 +42,10 @@ def _query(
     until: str | None,
     limit: int | None,
 ) -> AuditQuery:
+    # Services are imported inside functions, not at module level: they load SQLAlchemy and
+    # cryptography, which would slow down the start of every command.
+    from bastion.audit.store import AuditQuery
+
     now = clock.now()
     return AuditQuery(
         actor=actor,
@@ -57,6 +61,8 @@ def _query(
 @audit_app.command("verify")
 def verify(as_json: JsonFlag = False) -> None:
     """Recompute the hash chain and check signed checkpoints; name any bad event."""
+    from bastion.audit import service
+
     with acting() as (ws, ctx):
         report = service.verify(ws, ctx)
     if as_json:
@@ -80,6 +86,8 @@ def query(
     as_json: JsonFlag = False,
 ) -> None:
     """Filter events by actor, action, resource, outcome and time."""
+    from bastion.audit import service
+
     with acting() as (ws, ctx):
         events = service.query_events(
             ws, ctx, _query(ws.clock, actor, action, resource, outcome, since, until, limit)
@@ -121,6 +129,9 @@ def export(
     limit: LimitOpt = None,
 ) -> None:
     """Export events as JSON Lines or OCSF for a SIEM."""
+    from bastion.audit import service
+    from bastion.crypto.files import write_private_atomic
+
     with acting() as (ws, ctx):
         lines = list(
             service.export(

@@ -9,8 +9,7 @@ import typer
 from bastion.cli import output
 from bastion.cli.parsing import duration
 from bastion.cli.runtime import acting
-from bastion.identity import apikeys, principals, review
-from bastion.identity.permissions import PERMISSIONS
+from bastion.identity.permissions import PERMISSIONS  # a plain table: light
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -31,6 +30,10 @@ def user_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Create a user (password and TOTP secret shown once) or a service account."""
+    # Services are imported inside commands, not at module level: they load SQLAlchemy
+    # and cryptography, which would slow down the start of every command.
+    from bastion.identity import principals
+
     with acting() as (ws, ctx):
         new = principals.add_principal(ws, ctx, name, role, service_account=service_account)
     if as_json:
@@ -46,6 +49,8 @@ def user_add(
 @user_app.command("list")
 def user_list(as_json: JsonFlag = False) -> None:
     """List principals."""
+    from bastion.identity import principals
+
     with acting() as (ws, ctx):
         rows = principals.list_principals(ws, ctx)
     if as_json:
@@ -64,6 +69,8 @@ def user_list(as_json: JsonFlag = False) -> None:
 @user_app.command("disable")
 def user_disable(name: str) -> None:
     """Disable a principal and end its sessions."""
+    from bastion.identity import principals
+
     with acting() as (ws, ctx):
         principals.disable_principal(ws, ctx, name)
     output.say(f"Disabled {name}.")
@@ -72,6 +79,8 @@ def user_disable(name: str) -> None:
 @role_app.command("list")
 def role_list(as_json: JsonFlag = False) -> None:
     """List roles and their grants."""
+    from bastion.identity import principals
+
     with acting() as (ws, ctx):
         roles = principals.list_roles(ws, ctx)
     if as_json:
@@ -104,6 +113,8 @@ def role_permissions(as_json: JsonFlag = False) -> None:
 @role_app.command("grant")
 def role_grant(role: str, grants: list[str]) -> None:
     """Add grants (``perm`` or ``perm@resource-glob``) to a role."""
+    from bastion.identity import principals
+
     with acting() as (ws, ctx):
         info = principals.change_role(ws, ctx, role, grant=grants, revoke=[])
     output.say(f"Role {info.name} now grants: {output.fmt(info.grants)}")
@@ -112,6 +123,8 @@ def role_grant(role: str, grants: list[str]) -> None:
 @role_app.command("revoke")
 def role_revoke(role: str, grants: list[str]) -> None:
     """Remove grants from a role."""
+    from bastion.identity import principals
+
     with acting() as (ws, ctx):
         info = principals.change_role(ws, ctx, role, grant=[], revoke=grants)
     output.say(f"Role {info.name} now grants: {output.fmt(info.grants)}")
@@ -128,6 +141,8 @@ def key_create(
     as_json: JsonFlag = False,
 ) -> None:
     """Issue an API key; the secret is printed once and never stored."""
+    from bastion.identity import apikeys
+
     with acting() as (ws, ctx):
         new = apikeys.create_key(
             ws, ctx, principal, name=name, scopes=scope or [], ttl=duration(expires_in)
@@ -149,6 +164,8 @@ def key_list(
     as_json: JsonFlag = False,
 ) -> None:
     """List keys (never their secrets)."""
+    from bastion.identity import apikeys
+
     with acting() as (ws, ctx):
         keys = apikeys.list_keys(ws, ctx, principal)
         now = ctx.clock.now()
@@ -182,6 +199,8 @@ def key_rotate(
     as_json: JsonFlag = False,
 ) -> None:
     """Issue a successor key; the old one keeps working for the overlap window."""
+    from bastion.identity import apikeys
+
     with acting() as (ws, ctx):
         new = apikeys.rotate_key(ws, ctx, prefix, overlap=duration(overlap))
     if as_json:
@@ -194,6 +213,8 @@ def key_rotate(
 @key_app.command("revoke")
 def key_revoke(prefix: str) -> None:
     """Revoke a key at once."""
+    from bastion.identity import apikeys
+
     with acting() as (ws, ctx):
         apikeys.revoke_key(ws, ctx, prefix)
     output.say(f"Revoked {prefix}.")
@@ -202,6 +223,8 @@ def key_revoke(prefix: str) -> None:
 @access_app.command("review")
 def access_review(as_json: JsonFlag = False) -> None:
     """Every principal's effective permissions, use, stale keys and excess access."""
+    from bastion.identity import review
+
     with acting() as (ws, ctx):
         rows = review.access_review(ws, ctx)
     if as_json:

@@ -10,8 +10,6 @@ from bastion.cli import output
 from bastion.cli.parsing import stdin_line
 from bastion.cli.runtime import acting
 from bastion.config import Secret
-from bastion.crypto.keyring import MasterSecret, generate_master_key
-from bastion.vault import keys
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -23,6 +21,10 @@ keyring_app = typer.Typer(
 @keyring_app.command("list")
 def keyring_list(as_json: JsonFlag = False) -> None:
     """KEK versions, their state and how many data keys each still wraps."""
+    # Services are imported inside commands, not at module level: they load SQLAlchemy
+    # and cryptography, which would slow down the start of every command.
+    from bastion.vault import keys
+
     with acting() as (ws, ctx):
         versions = keys.list_versions(ws, ctx)
     if as_json:
@@ -67,12 +69,14 @@ def keyring_rotate(
     resume: Annotated[
         bool, typer.Option("--resume", help="Finish an interrupted rotation; no new version.")
     ] = False,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Data keys per commit.")] = (
-        keys.DEFAULT_BATCH
-    ),
+    # bastion.vault.keys.DEFAULT_BATCH, written out so that the vault (SQLAlchemy) is not
+    # imported at startup; tests/cli/test_startup.py checks that the two agree.
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Data keys per commit.")] = 256,
     as_json: JsonFlag = False,
 ) -> None:
     """Make a new KEK version and re-wrap every data key under it (data is not re-encrypted)."""
+    from bastion.vault import keys
+
     with acting() as (ws, ctx):
         if resume:
             result = keys.resume_rotation(ws, ctx, batch_size=batch_size)
@@ -100,6 +104,8 @@ def keyring_retire(
     as_json: JsonFlag = False,
 ) -> None:
     """Retire a KEK version no data key uses any more (optionally destroying it)."""
+    from bastion.vault import keys
+
     with acting() as (ws, ctx):
         info = keys.retire(ws, ctx, version, destroy=destroy, provider_name=provider)
     if as_json:
@@ -117,6 +123,9 @@ def keyring_rekey(
     as_json: JsonFlag = False,
 ) -> None:
     """Re-seal the keyring under a new master key (printed once) or a new passphrase."""
+    from bastion.crypto.keyring import MasterSecret, generate_master_key
+    from bastion.vault import keys
+
     if passphrase_stdin:
         secret = MasterSecret(passphrase=Secret(stdin_line("passphrase")))
         new_key: Secret | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,8 +13,10 @@ from bastion.cli.runtime import acting, opened
 from bastion.cli.vault_cmds import Classification, JsonFlag
 from bastion.cli.vault_cmds import model_app as model_app  # extended here, exported to main
 from bastion.errors import InvalidInput
-from bastion.models import attest, registry
-from bastion.models.scan import ScanResult, Verdict, scan_paths
+from bastion.models.scan import ScanResult, Verdict, scan_paths  # stdlib only: light
+
+if TYPE_CHECKING:
+    from bastion.models.registry import ModelVersion
 
 # Exit codes of ``bastion model scan``: a contract for CI pipelines.
 SCAN_CLEAN, SCAN_FLAGGED, SCAN_ERROR = 0, 1, 2
@@ -82,7 +84,7 @@ def _params(values: list[str]) -> dict[str, str]:
     return params
 
 
-def _show_version(item: registry.ModelVersion, as_json: bool, verb: str) -> None:
+def _show_version(item: ModelVersion, as_json: bool, verb: str) -> None:
     if as_json:
         output.print_json(item)
         return
@@ -123,6 +125,10 @@ def model_add(
     Malicious or unreadable files are refused; suspicious ones need --allow-suspicious
     with a reason (audited). New versions start in staging.
     """
+    # Services are imported inside commands, not at module level: they load SQLAlchemy
+    # and cryptography, which would slow down the start of every command.
+    from bastion.models import registry
+
     with acting() as (ws, ctx), output.byte_progress(f"encrypting {path.name}") as progress:
         item = registry.register(
             ws,
@@ -143,6 +149,8 @@ def model_add(
 @model_app.command("versions")
 def model_versions(name: str, as_json: JsonFlag = False) -> None:
     """Registered versions of a model: stage, scan verdict, signer, digest."""
+    from bastion.models import registry
+
     with acting() as (ws, ctx):
         items = registry.versions(ws, ctx, name)
     if as_json:
@@ -178,6 +186,8 @@ def model_promote(
     as_json: JsonFlag = False,
 ) -> None:
     """Move a version to a stage; production needs a valid signature and a clean scan."""
+    from bastion.models import registry
+
     with acting() as (ws, ctx):
         item = registry.promote(ws, ctx, name, version, stage=stage, reason=reason)
     _show_version(item, as_json, "Promoted")
@@ -190,6 +200,8 @@ def model_rollback(
     as_json: JsonFlag = False,
 ) -> None:
     """Return production to the previous production version that still verifies."""
+    from bastion.models import registry
+
     with acting() as (ws, ctx):
         result = registry.rollback(ws, ctx, name, reason=reason)
     if as_json:
@@ -211,6 +223,8 @@ def model_sign(
     as_json: JsonFlag = False,
 ) -> None:
     """Sign every file of a model with the workspace's model-signing key (Ed25519)."""
+    from bastion.models import attest
+
     with acting() as (ws, ctx):
         result = attest.sign(ws, ctx, path, signature=signature)
     if as_json:
@@ -235,6 +249,8 @@ def model_verify(
     as_json: JsonFlag = False,
 ) -> None:
     """Verify a model's files against its signature; any change names the file."""
+    from bastion.models import attest, registry
+
     if key is not None:
         trusted = attest.load_public_key(key.read_bytes())
     else:
@@ -252,6 +268,8 @@ def model_verify(
 @model_app.command("signing-key")
 def model_signing_key() -> None:
     """Print the workspace's model-signing public key (PEM) for outside verifiers."""
+    from bastion.models import attest
+
     with opened() as ws:
         sys.stdout.write(attest.public_key_pem(ws))
 
@@ -268,6 +286,8 @@ def model_bom(
     out: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file.")] = None,
 ) -> None:
     """Export a CycloneDX 1.6 ML-BOM: model, datasets with digests, framework and packages."""
+    from bastion.models import registry
+
     with acting() as (ws, ctx):
         text = registry.bom(ws, ctx, name, version=version, include_environment=not no_environment)
     if out is None:
@@ -285,6 +305,8 @@ def model_provenance(
     ] = None,
 ) -> None:
     """Print a version's SLSA provenance statement once its signature verifies."""
+    from bastion.models import registry
+
     with acting() as (ws, ctx):
         statement = registry.provenance(ws, ctx, name, version=version)
     output.print_json(statement)

@@ -13,13 +13,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bastion.config import Secret, Settings, load_settings
 from bastion.context import ANONYMOUS, Context
-from bastion.crypto.files import write_private_atomic
-from bastion.identity.apikeys import authenticate_api_key
-from bastion.identity.sessions import authenticate_session
-from bastion.workspace import Workspace, open_workspace
+
+if TYPE_CHECKING:
+    from bastion.workspace import Workspace
 
 
 @dataclass
@@ -51,6 +51,10 @@ def session_file(settings: Settings) -> Path:
 
 def store_session(settings: Settings, token: str) -> Path:
     """Save a session token privately."""
+    # Imported here, not at module level: bastion.crypto loads cryptography, which would
+    # slow down the start of every command (see tests/cli/test_startup.py).
+    from bastion.crypto.files import write_private_atomic
+
     path = session_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_private_atomic(path, token.encode())
@@ -79,6 +83,8 @@ def source_label() -> str:
 @contextmanager
 def opened() -> Iterator[Workspace]:
     """Open the workspace for one command and close it (flush + checkpoint) after."""
+    from bastion.workspace import open_workspace  # SQLAlchemy: only when a command needs it
+
     ws = open_workspace(STATE.settings())
     try:
         yield ws
@@ -98,6 +104,9 @@ def current_token(settings: Settings) -> tuple[str, str] | None:
 
 def acting_context(ws: Workspace) -> Context:
     """Authenticate the invocation's credential; anonymous when there is none."""
+    from bastion.identity.apikeys import authenticate_api_key
+    from bastion.identity.sessions import authenticate_session
+
     ctx = Context(principal=ANONYMOUS, source=source_label(), clock=ws.clock)
     credential = current_token(ws.settings)
     if credential is None:

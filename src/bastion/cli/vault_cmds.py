@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,8 +11,9 @@ from bastion.cli import output
 from bastion.cli.parsing import duration
 from bastion.cli.runtime import acting
 from bastion.errors import EncryptedObjectError
-from bastion.vault import maintenance, objects
-from bastion.vault.objects import Kind, ObjectInfo
+
+if TYPE_CHECKING:
+    from bastion.vault.objects import Kind, ObjectInfo
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 Classification = Annotated[
@@ -99,6 +100,10 @@ def _add(
     classification: str | None,
     as_json: bool,
 ) -> None:
+    # Services are imported inside functions, not at module level: they load SQLAlchemy
+    # and cryptography, which would slow down the start of every command.
+    from bastion.vault import objects
+
     with acting() as (ws, ctx), output.byte_progress(f"encrypting {path.name}") as progress:
         item = objects.add(
             ws,
@@ -113,6 +118,8 @@ def _add(
 
 
 def _get(kind: Kind, name: str, out: Path, version: int | None, force: bool, as_json: bool) -> None:
+    from bastion.vault import objects
+
     with acting() as (ws, ctx), output.byte_progress(f"decrypting {name}") as progress:
         item = objects.get(
             ws, ctx, kind, name, out, version=version, overwrite=force, progress=progress
@@ -124,12 +131,16 @@ def _get(kind: Kind, name: str, out: Path, version: int | None, force: bool, as_
 
 
 def _list(kind: Kind, title: str, all_versions: bool, as_json: bool) -> None:
+    from bastion.vault import objects
+
     with acting() as (ws, ctx):
         items = objects.list_objects(ws, ctx, kind, all_versions=all_versions)
     _show_list(title, items, as_json)
 
 
 def _info_of(kind: Kind, name: str, as_json: bool) -> None:
+    from bastion.vault import objects
+
     with acting() as (ws, ctx):
         items = objects.info(ws, ctx, kind, name)
     _show_info(items, as_json)
@@ -143,6 +154,8 @@ def data_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Encrypt a file into the vault as the next version of a dataset."""
+    from bastion.vault.objects import Kind
+
     _add(Kind.DATASET, path, name, classification, as_json)
 
 
@@ -151,18 +164,24 @@ def data_get(
     name: str, out: Out, version: Version = None, force: Force = False, as_json: JsonFlag = False
 ) -> None:
     """Decrypt a dataset version to a file (written only once fully verified)."""
+    from bastion.vault.objects import Kind
+
     _get(Kind.DATASET, name, out, version, force, as_json)
 
 
 @data_app.command("list")
 def data_list(all_versions: AllVersions = False, as_json: JsonFlag = False) -> None:
     """List datasets (latest live version of each)."""
+    from bastion.vault.objects import Kind
+
     _list(Kind.DATASET, "Datasets", all_versions, as_json)
 
 
 @data_app.command("info")
 def data_info(name: str, as_json: JsonFlag = False) -> None:
     """Every version of a dataset: digest, classification, key, state."""
+    from bastion.vault.objects import Kind
+
     _info_of(Kind.DATASET, name, as_json)
 
 
@@ -174,6 +193,9 @@ def data_rm(
     as_json: JsonFlag = False,
 ) -> None:
     """Crypto-shred a dataset (or one version): its data keys are destroyed for good."""
+    from bastion.vault import objects
+    from bastion.vault.objects import Kind
+
     if not yes:
         which = f"{name}@{version}" if version else f"every version of {name}"
         typer.confirm(f"Crypto-shred {which}? This cannot be undone", abort=True)
@@ -196,6 +218,8 @@ def data_sweep(
     as_json: JsonFlag = False,
 ) -> None:
     """Reclaim space from blobs no live dataset or model needs (left by crashes)."""
+    from bastion.vault import maintenance
+
     with acting() as (ws, ctx):
         result = maintenance.sweep(ws, ctx, older_than=duration(older_than))
     if as_json:
@@ -208,6 +232,8 @@ def data_sweep(
 
 
 def _verify(kind: Kind, name: str | None, as_json: bool) -> None:
+    from bastion.vault import maintenance
+
     with acting() as (ws, ctx):
         results = maintenance.verify(ws, ctx, kind, name)
     failed = [r for r in results if r.error]
@@ -233,6 +259,8 @@ def data_verify(
     as_json: JsonFlag = False,
 ) -> None:
     """Check that stored datasets decrypt and match their digests (no plaintext written)."""
+    from bastion.vault.objects import Kind
+
     _verify(Kind.DATASET, name, as_json)
 
 
@@ -242,6 +270,8 @@ def model_check(
     as_json: JsonFlag = False,
 ) -> None:
     """Check that stored models decrypt and match their digests (no plaintext written)."""
+    from bastion.vault.objects import Kind
+
     _verify(Kind.MODEL, name, as_json)
 
 
@@ -250,16 +280,22 @@ def model_get(
     name: str, out: Out, version: Version = None, force: Force = False, as_json: JsonFlag = False
 ) -> None:
     """Decrypt a model version to a file (written only once fully verified)."""
+    from bastion.vault.objects import Kind
+
     _get(Kind.MODEL, name, out, version, force, as_json)
 
 
 @model_app.command("list")
 def model_list(all_versions: AllVersions = False, as_json: JsonFlag = False) -> None:
     """List models (latest live version of each)."""
+    from bastion.vault.objects import Kind
+
     _list(Kind.MODEL, "Models", all_versions, as_json)
 
 
 @model_app.command("info")
 def model_info(name: str, as_json: JsonFlag = False) -> None:
     """Every version of a model, with lineage."""
+    from bastion.vault.objects import Kind
+
     _info_of(Kind.MODEL, name, as_json)

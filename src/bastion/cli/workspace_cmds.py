@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from bastion.bootstrap import initialize
 from bastion.cli import output
 from bastion.cli.parsing import stdin_line
 from bastion.cli.runtime import (
@@ -22,7 +21,6 @@ from bastion.cli.runtime import (
 from bastion.config import Secret, load_settings
 from bastion.context import ANONYMOUS, Context
 from bastion.errors import AuthenticationFailed, InvalidInput
-from bastion.identity import principals, sessions
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -48,6 +46,10 @@ def init(
     as_json: JsonFlag = False,
 ) -> None:
     """Create a workspace: database, sealed keyring, blob folder and the first admin."""
+    # Services are imported inside commands, not at module level: they load SQLAlchemy
+    # and cryptography, which would slow down the start of every command.
+    from bastion.bootstrap import initialize
+
     target = path if path is not None else STATE.workspace
     settings = load_settings(workspace=target.resolve() if target is not None else None)
     if passphrase_stdin:
@@ -91,6 +93,8 @@ def login(
     as_json: JsonFlag = False,
 ) -> None:
     """Log in with password and TOTP; the session is stored privately for this workspace."""
+    from bastion.identity import sessions
+
     if not password_stdin:
         raise InvalidInput(
             "the password is only read from standard input",
@@ -120,6 +124,8 @@ def login(
 
 def logout() -> None:
     """Revoke the current session server-side and forget it here."""
+    from bastion.identity import sessions
+
     settings = STATE.settings()
     credential = current_token(settings)
     if credential is None or credential[0] != "session":
@@ -145,6 +151,8 @@ def mfa_enroll(
     as_json: JsonFlag = False,
 ) -> None:
     """Issue a new TOTP secret (yours, or another user's as admin); shown once."""
+    from bastion.identity import principals
+
     with acting() as (ws, ctx):
         result = principals.enroll_mfa(ws, ctx, user)
     if as_json:
