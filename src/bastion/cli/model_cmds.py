@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -56,6 +57,9 @@ def _show_scan(results: list[ScanResult]) -> None:
 @model_app.command("scan")
 def model_scan(
     paths: Annotated[list[Path], typer.Argument(help="Model files or folders (recursive).")],
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Processes for large folders (default: cores).")
+    ] = 0,
     as_json: JsonFlag = False,
 ) -> None:
     """Scan model files statically (nothing is loaded or unpickled).
@@ -64,7 +68,7 @@ def model_scan(
     could not be scanned (unknown format, truncated, unreadable).
     """
     with output.item_progress("scanning") as progress:
-        results = scan_paths(paths, progress=progress)
+        results = scan_paths(paths, progress=progress, jobs=jobs or os.cpu_count() or 1)
     if as_json:
         output.print_json([r.as_dict() for r in results])
     else:

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bastion.models.scan import Engine, ScanLimits, Severity, Verdict, scan_bytes, scan_paths
+from bastion.models.scan import (
+    Engine,
+    ScanLimits,
+    ScanResult,
+    Severity,
+    Verdict,
+    scan_bytes,
+    scan_paths,
+)
 from tests.models.scan import crafted
 
 
@@ -173,3 +181,19 @@ def test_protocol_0_pickles_are_pickles_whatever_the_name(name: str) -> None:
 def test_text_that_merely_ends_with_a_dot_stays_text() -> None:
     result = scan_bytes(b"This model was trained on public data.\n", "README.md")
     assert (result.format, result.verdict) == ("text", Verdict.CLEAN)
+
+
+def test_parallel_scan_gives_the_same_results_in_the_same_order(tmp_path: Path) -> None:
+    evil = b"\x80\x04\x8c\x05posix\x94\x8c\x06system\x94\x93\x94\x8c\x04true\x94\x85\x94R\x94."
+    for i in range(80):
+        data = evil if i % 7 == 0 else pickle.dumps({"layer": i, "w": [0.5] * i}, protocol=4)
+        (tmp_path / f"m{i:03d}.pkl").write_bytes(data)
+    one = scan_paths([tmp_path], jobs=1)
+    two = scan_paths([tmp_path], jobs=2)  # 80 files: enough for two worker processes
+    assert [r.path for r in two] == sorted(str(p) for p in tmp_path.iterdir())
+
+    def stable(results: list[ScanResult]) -> list[dict[str, object]]:
+        return [{**r.as_dict(), "seconds": 0} for r in results]
+
+    assert stable(one) == stable(two)
+    assert sum(r.verdict is Verdict.MALICIOUS for r in two) == 12

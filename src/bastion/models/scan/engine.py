@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import mmap
+import multiprocessing
 import os
 import stat
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -217,17 +219,52 @@ class Engine:
         return ScanResult(shown, verdict, target.format, ordered, error, size, seconds, digest)
 
     def scan_paths(
-        self, paths: Iterable[Path], *, progress: Progress | None = None
+        self, paths: Iterable[Path], *, progress: Progress | None = None, jobs: int = 1
     ) -> list[ScanResult]:
-        """Scan files and folders (recursively, in name order)."""
+        """Scan files and folders (recursively, in name order), on up to ``jobs`` processes.
+
+        Parsing is pure Python, so cores are used through processes; small batches stay
+        in this process, where starting workers would cost more than it saves.
+        """
         files = list(expand(paths))
         advance = progress(len(files)) if progress is not None else None
+        workers = min(max(jobs, 1), len(files) // PARALLEL_MIN_FILES)
+        if workers > 1:
+            return self._scan_parallel(files, workers, advance)
         results = []
         for file in files:
             results.append(self.scan_file(file, display=str(file)))
             if advance is not None:
                 advance(1)
         return results
+
+    def _scan_parallel(
+        self, files: list[Path], workers: int, advance: Callable[[int], None] | None
+    ) -> list[ScanResult]:
+        # Workers rebuild the engine from its parts; results come back in file order.
+        context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+        with context.Pool(workers, _init_worker, (self.scanners, self.limits)) as pool:
+            results = []
+            for result in pool.imap(_scan_in_worker, files, chunksize=8):
+                results.append(result)
+                if advance is not None:
+                    advance(1)
+        return results
+
+
+# Below this many files per worker, one process is faster than several.
+PARALLEL_MIN_FILES = 32
+_WORKER_ENGINE: Engine | None = None
+
+
+def _init_worker(scanners: list[ModelScanner], limits: ScanLimits) -> None:
+    global _WORKER_ENGINE
+    _WORKER_ENGINE = Engine(scanners, limits)
+
+
+def _scan_in_worker(path: Path) -> ScanResult:
+    assert _WORKER_ENGINE is not None
+    return _WORKER_ENGINE.scan_file(path, display=str(path))
 
 
 def _partial(exc: ScanFailed) -> list[Finding]:
@@ -273,10 +310,14 @@ def expand(paths: Iterable[Path]) -> Iterator[Path]:
 
 
 def scan_paths(
-    paths: Sequence[Path], *, limits: ScanLimits | None = None, progress: Progress | None = None
+    paths: Sequence[Path],
+    *,
+    limits: ScanLimits | None = None,
+    progress: Progress | None = None,
+    jobs: int = 1,
 ) -> list[ScanResult]:
-    """Scan files and folders with every registered scanner."""
-    return Engine(limits=limits).scan_paths(paths, progress=progress)
+    """Scan files and folders with every registered scanner, on up to ``jobs`` processes."""
+    return Engine(limits=limits).scan_paths(paths, progress=progress, jobs=jobs)
 
 
 def scan_bytes(data: bytes, name: str, *, limits: ScanLimits | None = None) -> ScanResult:

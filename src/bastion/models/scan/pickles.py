@@ -246,18 +246,15 @@ class PickleAnalyzer:
                 # on an invalid escape: hostile bytes must not become warnings (or, under
                 # -W error, exceptions). The text is judged as decoded.
                 warnings.simplefilter("ignore", DeprecationWarning)
+                dispatch, deadline = _DISPATCH, self._deadline
                 for op, arg, at in pickletools.genops(self._buf):
-                    self._ops += 1
-                    if (
-                        self._ops & 0xFFF == 0
-                        and self._deadline
-                        and time.monotonic() > self._deadline
-                    ):
-                        raise ScanFailed("time limit exceeded while walking pickle opcodes")
-                    assert at is not None
-                    if op.name == "STOP":
+                    name = op.name
+                    if name == "STOP":
                         return int(self._buf.tell())
-                    self._step(op.name, arg, at)
+                    self._ops += 1
+                    if not self._ops & 0xFFF and deadline and time.monotonic() > deadline:
+                        raise ScanFailed("time limit exceeded while walking pickle opcodes")
+                    dispatch[name](self, name, arg, at or 0)
         except ValueError as exc:
             raise ScanFailed(f"malformed or truncated pickle: {exc}") from None
         except RecursionError:
@@ -290,127 +287,145 @@ class PickleAnalyzer:
 
     # -- opcodes ------------------------------------------------------------------
 
+    # One small handler per family of opcodes, found through a table (below the class):
+    # a chain of comparisons per opcode was most of the scan's time.
+
     def _step(self, name: str, arg: Any, pos: int) -> None:
-        stack = self._stack
-        if name in ("PROTO", "FRAME"):
-            return
-        if name == "MARK":
-            stack.append(_MARK)
-        elif name in ("INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4"):
-            stack.append(arg)
-        elif name in ("FLOAT", "BINFLOAT", "NEWTRUE", "NEWFALSE", "NONE"):
-            stack.append({"NEWTRUE": True, "NEWFALSE": False, "NONE": None}.get(name, arg))
-        elif name in (
-            "STRING",
-            "BINSTRING",
-            "SHORT_BINSTRING",
-            "UNICODE",
-            "BINUNICODE",
-            "SHORT_BINUNICODE",
-            "BINUNICODE8",
-        ):
-            stack.append(arg if len(arg) <= MAX_STRING else _OPAQUE)
-        elif name in ("BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8"):
-            # Nested findings are placed from where the bytes start, after the length field.
-            self._bytes_constant(bytes(arg), int(self._buf.tell()) - len(arg))
-            stack.append(_OPAQUE)
-        elif name in ("NEXT_BUFFER", "READONLY_BUFFER"):
-            stack.append(_OPAQUE)
-        elif name in ("EMPTY_LIST", "EMPTY_TUPLE", "EMPTY_SET"):
-            stack.append(Seq())
-        elif name == "EMPTY_DICT":
-            stack.append(Mapping())
-        elif name in ("LIST", "TUPLE", "FROZENSET"):
-            seq = Seq()
-            seq.add(self._pop_mark())
-            stack.append(seq)
-        elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
-            n = int(name[-1])
-            items = [self._pop() for _ in range(n)][::-1]
-            stack.append(Seq(items))
-        elif name == "DICT":
-            mapping = Mapping()
-            mapping.add(self._pop_mark())
-            stack.append(mapping)
-        elif name == "APPEND":
-            value = self._pop()
-            self._extend(self._top(), [value])
-        elif name in ("APPENDS", "ADDITEMS"):
-            values = self._pop_mark()
-            self._extend(self._top(), values)
-        elif name == "SETITEM":
-            value, key = self._pop(), self._pop()
-            self._extend(self._top(), [key, value])
-        elif name == "SETITEMS":
-            values = self._pop_mark()
-            self._extend(self._top(), values)
-        elif name == "POP":
-            if stack and stack[-1] is _MARK:
-                stack.pop()
-            else:
-                self._pop()
-        elif name == "POP_MARK":
-            self._pop_mark()
-        elif name == "DUP":
-            stack.append(self._top())
-        elif name in ("GET", "BINGET", "LONG_BINGET"):
-            if arg not in self._memo:
-                raise ScanFailed(f"malformed pickle: memo key {arg} read before it was written")
-            stack.append(self._memo[arg])
-        elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
-            self._memo[arg] = self._top()
-        elif name == "MEMOIZE":
-            self._memo[len(self._memo)] = self._top()
-        elif name in ("GLOBAL", "INST"):
-            module, _, attr = str(arg).partition(" ")
-            ref = self._import(module, attr, pos)
-            if name == "INST":
-                stack.append(Made(ref, Seq(self._pop_mark())))
-            else:
-                stack.append(ref)
-        elif name == "STACK_GLOBAL":
-            attr, module = self._pop(), self._pop()
-            if isinstance(module, str) and isinstance(attr, str):
-                stack.append(self._import(module, attr, pos))
-            else:
-                self._finding(
-                    Severity.CRITICAL,
-                    "STACK_GLOBAL imports a name computed at load time "
-                    f"({_describe(module)}.{_describe(attr)})",
-                    pos,
-                )
-                stack.append(_OPAQUE)
-        elif name == "REDUCE":
-            args, func = self._pop(), self._pop()
-            self._call(func, args, pos)
-        elif name == "OBJ":
-            items = self._pop_mark()
-            if not items:
-                raise ScanFailed("malformed pickle: OBJ without a class")
-            self._call(items[0], Seq(items[1:]), pos)
-        elif name == "NEWOBJ":
-            args, cls = self._pop(), self._pop()
-            self._call(cls, args, pos)
-        elif name == "NEWOBJ_EX":
-            _kwargs, args, cls = self._pop(), self._pop(), self._pop()
-            self._call(cls, args, pos)
-        elif name == "BUILD":
-            state = self._pop()
-            self._build(self._top(), state, pos)
-        elif name == "PERSID":
-            stack.append(_OPAQUE)
-        elif name == "BINPERSID":
+        _DISPATCH[name](self, name, arg, pos)
+
+    def _op_ignore(self, name: str, arg: Any, pos: int) -> None:
+        pass
+
+    def _op_mark(self, name: str, arg: Any, pos: int) -> None:
+        self._stack.append(_MARK)
+
+    def _op_value(self, name: str, arg: Any, pos: int) -> None:
+        self._stack.append(arg)
+
+    def _op_constant(self, name: str, arg: Any, pos: int) -> None:
+        self._stack.append({"NEWTRUE": True, "NEWFALSE": False, "NONE": None}[name])
+
+    def _op_string(self, name: str, arg: Any, pos: int) -> None:
+        self._stack.append(arg if len(arg) <= MAX_STRING else _OPAQUE)
+
+    def _op_bytes(self, name: str, arg: Any, pos: int) -> None:
+        # Nested findings are placed from where the bytes start, after the length field.
+        self._bytes_constant(bytes(arg), int(self._buf.tell()) - len(arg))
+        self._stack.append(_OPAQUE)
+
+    def _op_opaque(self, name: str, arg: Any, pos: int) -> None:
+        self._stack.append(_OPAQUE)
+
+    def _op_empty_seq(self, name: str, arg: Any, pos: int) -> None:
+        self._stack.append(Seq())
+
+    def _op_empty_dict(self, name: str, arg: Any, pos: int) -> None:
+        self._stack.append(Mapping())
+
+    def _op_seq(self, name: str, arg: Any, pos: int) -> None:
+        seq = Seq()
+        seq.add(self._pop_mark())
+        self._stack.append(seq)
+
+    def _op_tuple_n(self, name: str, arg: Any, pos: int) -> None:
+        items = [self._pop() for _ in range(int(name[-1]))][::-1]
+        self._stack.append(Seq(items))
+
+    def _op_dict(self, name: str, arg: Any, pos: int) -> None:
+        mapping = Mapping()
+        mapping.add(self._pop_mark())
+        self._stack.append(mapping)
+
+    def _op_append(self, name: str, arg: Any, pos: int) -> None:
+        value = self._pop()
+        self._extend(self._top(), [value])
+
+    def _op_extend(self, name: str, arg: Any, pos: int) -> None:  # APPENDS ADDITEMS SETITEMS
+        values = self._pop_mark()
+        self._extend(self._top(), values)
+
+    def _op_setitem(self, name: str, arg: Any, pos: int) -> None:
+        value, key = self._pop(), self._pop()
+        self._extend(self._top(), [key, value])
+
+    def _op_pop(self, name: str, arg: Any, pos: int) -> None:
+        if self._stack and self._stack[-1] is _MARK:
+            self._stack.pop()
+        else:
             self._pop()
-            stack.append(_OPAQUE)
-        elif name in ("EXT1", "EXT2", "EXT4"):
-            self._finding(
-                Severity.HIGH,
-                f"{name} imports through the copyreg extension registry (code {arg})",
-                pos,
-            )
-            stack.append(_OPAQUE)
-        else:  # pragma: no cover - pickletools knows no other opcodes
-            raise ScanFailed(f"unsupported pickle opcode {name}")
+
+    def _op_pop_mark(self, name: str, arg: Any, pos: int) -> None:
+        self._pop_mark()
+
+    def _op_dup(self, name: str, arg: Any, pos: int) -> None:
+        self._stack.append(self._top())
+
+    def _op_get(self, name: str, arg: Any, pos: int) -> None:
+        try:
+            self._stack.append(self._memo[arg])
+        except KeyError:
+            raise ScanFailed(
+                f"malformed pickle: memo key {arg} read before it was written"
+            ) from None
+
+    def _op_put(self, name: str, arg: Any, pos: int) -> None:
+        self._memo[arg] = self._top()
+
+    def _op_memoize(self, name: str, arg: Any, pos: int) -> None:
+        self._memo[len(self._memo)] = self._top()
+
+    def _op_global(self, name: str, arg: Any, pos: int) -> None:  # GLOBAL INST
+        module, _, attr = str(arg).partition(" ")
+        ref = self._import(module, attr, pos)
+        if name == "INST":
+            self._stack.append(Made(ref, Seq(self._pop_mark())))
+        else:
+            self._stack.append(ref)
+
+    def _op_stack_global(self, name: str, arg: Any, pos: int) -> None:
+        attr, module = self._pop(), self._pop()
+        if isinstance(module, str) and isinstance(attr, str):
+            self._stack.append(self._import(module, attr, pos))
+            return
+        self._finding(
+            Severity.CRITICAL,
+            "STACK_GLOBAL imports a name computed at load time "
+            f"({_describe(module)}.{_describe(attr)})",
+            pos,
+        )
+        self._stack.append(_OPAQUE)
+
+    def _op_reduce(self, name: str, arg: Any, pos: int) -> None:
+        args, func = self._pop(), self._pop()
+        self._call(func, args, pos)
+
+    def _op_obj(self, name: str, arg: Any, pos: int) -> None:
+        items = self._pop_mark()
+        if not items:
+            raise ScanFailed("malformed pickle: OBJ without a class")
+        self._call(items[0], Seq(items[1:]), pos)
+
+    def _op_newobj(self, name: str, arg: Any, pos: int) -> None:
+        if name == "NEWOBJ_EX":
+            self._pop()  # keyword arguments
+        args, cls = self._pop(), self._pop()
+        self._call(cls, args, pos)
+
+    def _op_build(self, name: str, arg: Any, pos: int) -> None:
+        state = self._pop()
+        self._build(self._top(), state, pos)
+
+    def _op_binpersid(self, name: str, arg: Any, pos: int) -> None:
+        self._pop()
+        self._stack.append(_OPAQUE)
+
+    def _op_ext(self, name: str, arg: Any, pos: int) -> None:
+        self._finding(
+            Severity.HIGH,
+            f"{name} imports through the copyreg extension registry (code {arg})",
+            pos,
+        )
+        self._stack.append(_OPAQUE)
 
     @staticmethod
     def _extend(target: Any, values: list[Any]) -> None:
@@ -453,6 +468,50 @@ class PickleAnalyzer:
         ):
             for finding in self._nested(data, self._base + pos):
                 self.report.findings.append(finding)
+
+
+_Handler = Callable[[PickleAnalyzer, str, Any, int], None]
+_FAMILIES: dict[_Handler, tuple[str, ...]] = {
+    PickleAnalyzer._op_ignore: ("PROTO", "FRAME"),
+    PickleAnalyzer._op_mark: ("MARK",),
+    PickleAnalyzer._op_value: (
+        "INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4", "FLOAT", "BINFLOAT",
+    ),
+    PickleAnalyzer._op_constant: ("NEWTRUE", "NEWFALSE", "NONE"),
+    PickleAnalyzer._op_string: (
+        "STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE", "SHORT_BINUNICODE",
+        "BINUNICODE8",
+    ),
+    PickleAnalyzer._op_bytes: ("BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8"),
+    PickleAnalyzer._op_opaque: ("NEXT_BUFFER", "READONLY_BUFFER", "PERSID"),
+    PickleAnalyzer._op_empty_seq: ("EMPTY_LIST", "EMPTY_TUPLE", "EMPTY_SET"),
+    PickleAnalyzer._op_empty_dict: ("EMPTY_DICT",),
+    PickleAnalyzer._op_seq: ("LIST", "TUPLE", "FROZENSET"),
+    PickleAnalyzer._op_tuple_n: ("TUPLE1", "TUPLE2", "TUPLE3"),
+    PickleAnalyzer._op_dict: ("DICT",),
+    PickleAnalyzer._op_append: ("APPEND",),
+    PickleAnalyzer._op_extend: ("APPENDS", "ADDITEMS", "SETITEMS"),
+    PickleAnalyzer._op_setitem: ("SETITEM",),
+    PickleAnalyzer._op_pop: ("POP",),
+    PickleAnalyzer._op_pop_mark: ("POP_MARK",),
+    PickleAnalyzer._op_dup: ("DUP",),
+    PickleAnalyzer._op_get: ("GET", "BINGET", "LONG_BINGET"),
+    PickleAnalyzer._op_put: ("PUT", "BINPUT", "LONG_BINPUT"),
+    PickleAnalyzer._op_memoize: ("MEMOIZE",),
+    PickleAnalyzer._op_global: ("GLOBAL", "INST"),
+    PickleAnalyzer._op_stack_global: ("STACK_GLOBAL",),
+    PickleAnalyzer._op_reduce: ("REDUCE",),
+    PickleAnalyzer._op_obj: ("OBJ",),
+    PickleAnalyzer._op_newobj: ("NEWOBJ", "NEWOBJ_EX"),
+    PickleAnalyzer._op_build: ("BUILD",),
+    PickleAnalyzer._op_binpersid: ("BINPERSID",),
+    PickleAnalyzer._op_ext: ("EXT1", "EXT2", "EXT4"),
+}  # fmt: skip
+_DISPATCH: dict[str, _Handler] = {
+    name: handler for handler, names in _FAMILIES.items() for name in names
+}
+# Every opcode pickletools can decode has a handler (STOP ends the walk before dispatch).
+assert set(_DISPATCH) | {"STOP"} == {op.name for op in pickletools.opcodes}
 
 
 def _describe(value: Any) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from typing import Any
 
@@ -82,7 +82,12 @@ def _safe_by_pattern(policy: GlobalsPolicy, module: str, name: str) -> bool:
 
 def judge_global(module: str, name: str, policy: GlobalsPolicy | None = None) -> Judgement:
     """Judge ``module.name`` as a pickle would import it."""
-    policy = policy or default_policy()
+    return _judge(module, name, policy or default_policy())
+
+
+@lru_cache(maxsize=8192)
+def _judge(module: str, name: str, policy: GlobalsPolicy) -> Judgement:
+    # The same few hundred globals recur across a model zoo: judge each once.
     dotted = f"{module}.{name}"
     if dotted in policy.safe_globals or _safe_by_pattern(policy, module, name):
         return Judgement(None, "allow-listed")
