@@ -70,7 +70,7 @@ def model_scan(
     with output.item_progress("scanning") as progress:
         results = scan_paths(paths, progress=progress, jobs=jobs or os.cpu_count() or 1)
     if as_json:
-        output.print_json([r.as_dict() for r in results])
+        output.print_json([r.as_dict() for r in results], compact=True)
     else:
         _show_scan(results)
     raise typer.Exit(scan_exit_code(results))

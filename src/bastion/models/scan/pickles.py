@@ -20,6 +20,7 @@ import math
 import mmap
 import pickletools
 import re
+import struct
 import time
 import warnings
 from collections.abc import Callable
@@ -163,6 +164,7 @@ class PickleAnalyzer:
         self._stack: list[Any] = []
         self._memo: dict[int, Any] = {}
         self._ops = 0
+        self._next = 0  # offset just after the opcode being handled
 
     # -- findings -----------------------------------------------------------------
 
@@ -239,35 +241,74 @@ class PickleAnalyzer:
                 pos = self._skip_raw(skip)
 
     def _walk(self, pos: int) -> int:
-        self._buf.seek(pos)
+        """Decode opcodes from ``pos`` to STOP, handing each to its handler.
+
+        Binary opcodes (nearly all of any real model) are decoded here by table; the
+        text opcodes of protocols 0 and 1 go through ``pickletools``' own readers, so
+        their quoting and escapes are read exactly as pickletools reads them.
+        """
+        data, size, dispatch, deadline = self._data, self._size, _DISPATCH, self._deadline
         try:
-            with warnings.catch_warnings():
-                # pickletools decodes STRING and GLOBAL lines with escape_decode, which warns
-                # on an invalid escape: hostile bytes must not become warnings (or, under
-                # -W error, exceptions). The text is judged as decoded.
-                warnings.simplefilter("ignore", DeprecationWarning)
-                dispatch, deadline = _DISPATCH, self._deadline
-                for op, arg, at in pickletools.genops(self._buf):
-                    name = op.name
-                    if name == "STOP":
-                        return int(self._buf.tell())
-                    self._ops += 1
-                    if not self._ops & 0xFFF and deadline and time.monotonic() > deadline:
-                        raise ScanFailed("time limit exceeded while walking pickle opcodes")
-                    dispatch[name](self, name, arg, at or 0)
-        except ValueError as exc:
+            while pos < size:
+                start = pos
+                code = data[pos]
+                fast = _FAST.get(code)
+                if fast is None:
+                    name, arg, pos = self._slow_op(code, pos)
+                else:
+                    name, kind, width = fast
+                    pos += 1
+                    end = pos + width
+                    if end > size:
+                        raise ScanFailed(f"truncated pickle: {name} at byte {start}")
+                    if kind == _NONE:
+                        arg = None
+                    elif kind == _UINT:
+                        arg = int.from_bytes(data[pos:end], "little")
+                    elif kind == _INT:
+                        arg = int.from_bytes(data[pos:end], "little", signed=True)
+                    elif kind == _FLOAT:
+                        (arg,) = _BIG_DOUBLE.unpack(data[pos:end])
+                    else:  # a length field, then that many bytes
+                        length = int.from_bytes(data[pos:end], "little", signed=kind == _SIGNED_LEN)
+                        if length < 0 or end + length > size:
+                            raise ScanFailed(f"truncated pickle: {name} at byte {start}")
+                        raw = bytes(data[end : end + length])
+                        end += length
+                        arg = _convert(name, raw)
+                    pos = end
+                if name == "STOP":
+                    return pos
+                self._ops += 1
+                if not self._ops & 0xFFF and deadline and time.monotonic() > deadline:
+                    raise ScanFailed("time limit exceeded while walking pickle opcodes")
+                self._next = pos
+                dispatch[name](self, name, arg, start)
+        except (ValueError, struct.error) as exc:
             raise ScanFailed(f"malformed or truncated pickle: {exc}") from None
         except RecursionError:
             raise ScanFailed("malformed pickle: nesting too deep") from None
         raise ScanFailed("truncated pickle: no STOP opcode")
 
+    def _slow_op(self, code: int, pos: int) -> tuple[str, Any, int]:
+        op = _CODE2OP.get(chr(code))
+        if op is None:
+            raise ScanFailed(f"malformed pickle: unknown opcode {code:#04x} at byte {pos}")
+        self._buf.seek(pos + 1)
+        with warnings.catch_warnings():
+            # pickletools decodes STRING and GLOBAL lines with escape_decode, which warns
+            # on an invalid escape: hostile bytes must not become warnings (or, under
+            # -W error, exceptions). The text is judged as decoded.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            arg = op.arg.reader(self._buf) if op.arg is not None else None
+        return op.name, arg, int(self._buf.tell())
+
     def _skip_raw(self, skip: _Skip) -> int:
-        pos = self._buf.tell()
+        pos = self._next  # just after the BUILD that announced the raw bytes
         if skip.align:
-            pad = self._buf.read(1)
-            if not pad:
+            if pos >= self._size:
                 raise ScanFailed("truncated joblib array padding")
-            pos += 1 + pad[0]
+            pos += 1 + self._data[pos]
         if skip.kind == "pickle":
             # joblib pickles object arrays as a whole nested pickle in the same stream.
             inner = PickleAnalyzer(
@@ -310,7 +351,7 @@ class PickleAnalyzer:
 
     def _op_bytes(self, name: str, arg: Any, pos: int) -> None:
         # Nested findings are placed from where the bytes start, after the length field.
-        self._bytes_constant(bytes(arg), int(self._buf.tell()) - len(arg))
+        self._bytes_constant(bytes(arg), self._next - len(arg))
         self._stack.append(_OPAQUE)
 
     def _op_opaque(self, name: str, arg: Any, pos: int) -> None:
@@ -510,6 +551,39 @@ _FAMILIES: dict[_Handler, tuple[str, ...]] = {
 _DISPATCH: dict[str, _Handler] = {
     name: handler for handler, names in _FAMILIES.items() for name in names
 }
+
+# Binary opcodes decoded inline: (name, kind, width of the fixed part).
+_NONE, _UINT, _INT, _FLOAT, _LEN, _SIGNED_LEN = range(6)
+_BIG_DOUBLE = struct.Struct(">d")
+_CODE2OP = {op.code: op for op in pickletools.opcodes}
+_ARG_KIND: dict[str, tuple[int, int]] = {
+    "uint1": (_UINT, 1), "uint2": (_UINT, 2), "uint4": (_UINT, 4), "uint8": (_UINT, 8),
+    "int4": (_INT, 4), "float8": (_FLOAT, 8),
+    "long1": (_LEN, 1), "long4": (_SIGNED_LEN, 4),
+    "string1": (_LEN, 1), "string4": (_SIGNED_LEN, 4),
+    "bytes1": (_LEN, 1), "bytes4": (_LEN, 4), "bytes8": (_LEN, 8), "bytearray8": (_LEN, 8),
+    "unicodestring1": (_LEN, 1), "unicodestring4": (_LEN, 4), "unicodestring8": (_LEN, 8),
+}  # fmt: skip
+_FAST: dict[int, tuple[str, int, int]] = {
+    ord(op.code): (op.name, *(_ARG_KIND[op.arg.name] if op.arg is not None else (_NONE, 0)))
+    for op in pickletools.opcodes
+    if op.arg is None or op.arg.name in _ARG_KIND
+}
+
+
+def _convert(name: str, raw: bytes) -> Any:
+    """The value of a length-prefixed argument, decoded as pickletools decodes it."""
+    if name in ("SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8"):
+        return raw.decode("utf-8", "surrogatepass")
+    if name in ("SHORT_BINSTRING", "BINSTRING"):
+        return raw.decode("latin-1")
+    if name in ("LONG1", "LONG4"):
+        return int.from_bytes(raw, "little", signed=True)
+    if name == "BYTEARRAY8":
+        return bytearray(raw)
+    return raw
+
+
 # Every opcode pickletools can decode has a handler (STOP ends the walk before dispatch).
 assert set(_DISPATCH) | {"STOP"} == {op.name for op in pickletools.opcodes}
 
