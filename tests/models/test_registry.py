@@ -150,7 +150,7 @@ def test_register_scans_signs_encrypts_and_records_provenance(team: Team) -> Non
         dict(row.provenance), trusted_keys(team.ws), subject_digest=root_digest
     )
     assert statement["predicateType"] == SLSA_PROVENANCE_PREDICATE
-    assert statement["subject"] == [{"name": "churn", "digest": {"sha256": root_digest}}]
+    assert statement["subject"] == [{"name": "churn@v1", "digest": {"sha256": root_digest}}]
     build = statement["predicate"]["buildDefinition"]
     assert build["buildType"] == BUILD_TYPE
     assert build["externalParameters"] == params
@@ -677,3 +677,30 @@ def test_data_keys_of_refused_models_are_never_written(team: Team) -> None:
 def _key_count(team: Team) -> int:
     with team.ws.sessions() as session:
         return len(list(session.scalars(select(DataKeyRow.id))))
+
+
+def test_a_signature_moved_to_another_version_is_refused(team: Team) -> None:
+    # An operator with database write access copies v1's object and signature onto v2's
+    # row: bytes and signature agree, but they were signed as churn@v1.
+    _register(team, "churn", 1)
+    _register(team, "churn", 2)
+    first = model_row(team.env, "churn", 1)
+    with team.ws.sessions.begin() as session:
+        second = session.scalars(
+            select(ModelVersionRow).where(
+                ModelVersionRow.name == "churn", ModelVersionRow.version == 2
+            )
+        ).one()
+        v1_object = session.get(VaultObjectRow, first.object_id)
+        assert v1_object is not None
+        v2_object = session.get(VaultObjectRow, second.object_id)
+        assert v2_object is not None
+        # Make v2's vault record describe v1's blob and key, then give it v1's signature.
+        for column in ("sha256", "size", "data_key_id", "source_name"):
+            setattr(v2_object, column, getattr(v1_object, column))
+        second.signature = dict(first.signature)
+    _swap_blob(team, "churn", victim=2, source=1)
+    with pytest.raises(SignatureInvalid) as caught:
+        promote(team.ws, team.engineer, "churn", 2)
+    assert caught.value.code == "signature.mismatch" and "churn@v1" in caught.value.message
+    assert stages(team.env, "churn") == {1: "staging", 2: "staging"}

@@ -162,7 +162,7 @@ class _Registration:
                 f"{self.path} changed while it was being registered", code="model.changed"
             )
         # Signed under the name the vault records, so verification can rebuild it.
-        manifest = manifest_of_digests(row.name, {row.source_name: (row.sha256, row.size)})
+        manifest = _manifest(row.name, row.version, row.source_name, row.sha256, row.size)
         key_id, key = self.ws.keyring.model_signing_key()
         lineage = row.lineage
         dataset = (
@@ -204,6 +204,15 @@ class _Registration:
         )
         session.add(_event(row.name, row.version, None, "staging", self.ctx, "registered"))
         op.details.update(signature_key=key_id, stage="staging", format=scan.format)
+
+
+def _manifest(name: str, version: int, file_name: str, sha256: str, size: int) -> Manifest:
+    """What the registry signs: the file's digest under ``NAME@vVERSION``.
+
+    The version is in the signed model name, so a signature cannot be moved to another
+    version's row (or another model's) and still verify.
+    """
+    return manifest_of_digests(f"{name}@v{version}", {file_name: (sha256, size)})
 
 
 def _event(
@@ -298,8 +307,14 @@ class Verified:
 def _verify_mapped(
     ws: Workspace, row: ModelVersionRow, obj: VaultObjectRow, data: mmap.mmap
 ) -> Verified:
-    actual = manifest_of_digests(row.name, {obj.source_name: (obj.sha256, obj.size)})
+    actual = _manifest(row.name, row.version, obj.source_name, obj.sha256, obj.size)
     manifest = verify_manifest(dict(row.signature), actual, trusted_keys(ws))
+    if manifest.model_name != actual.model_name:
+        # A validly signed manifest of another version (or model) moved onto this row.
+        raise SignatureInvalid(
+            f"{row.name}@{row.version}: the signature was made for {manifest.model_name!r}",
+            code="signature.mismatch",
+        )
     scan = Engine().scan_buffer(data, obj.source_name)
     if not hmac.compare_digest(scan.sha256, obj.sha256):
         raise SignatureInvalid(
@@ -523,7 +538,7 @@ def provenance(
         with transaction(ws.sessions) as session:
             row, obj = _pick(_rows(session, name), name, version)
         op.resource = f"model/{name}@{row.version}"
-        manifest = manifest_of_digests(row.name, {obj.source_name: (obj.sha256, obj.size)})
+        manifest = _manifest(row.name, row.version, obj.source_name, obj.sha256, obj.size)
         return verify_statement(
             dict(row.provenance), trusted_keys(ws), subject_digest=manifest.root_digest
         )
