@@ -184,3 +184,19 @@ def test_sign_verify_and_signing_key(cli: Cli, admin: Admin, tmp_path: Path) -> 
 
     single, _, _ = write_onnx(tmp_path / "single.onnx", 2)
     cli.fails(13, "signature.missing", "model", "verify", str(single), "--key", str(key))
+
+
+def test_model_signing_key_rotation(cli: Cli, admin: Admin, tmp_path: Path) -> None:
+    model = tmp_path / "m.onnx"
+    write_onnx(model, 1)
+    first = cli.ok("model", "add", str(model), "--name", "m", "--json").json()
+    (active,) = cli.ok("keyring", "model-keys", "--json").json()
+    assert active == {"id": first["signature_key_id"], "version": 1, "state": "active"}
+    rotated = cli.ok("keyring", "rotate-model-key", "--json").json()
+    assert rotated["retired"] == first["signature_key_id"]
+    cli.ok("model", "promote", "m", "1")  # signed by the retired key: still trusted
+    cli.fails(8, "keyring.key_active", "keyring", "revoke-model-key", rotated["active"])
+    cli.ok("keyring", "revoke-model-key", rotated["retired"])
+    states = {k["id"]: k["state"] for k in cli.ok("keyring", "model-keys", "--json").json()}
+    assert states == {rotated["active"]: "active", rotated["retired"]: "revoked"}
+    cli.fails(13, "signature.unknown_key", "model", "promote", "m", "1")

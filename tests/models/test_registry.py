@@ -22,6 +22,7 @@ from bastion.db.models import DataKeyRow, ModelVersionRow, VaultObjectRow
 from bastion.errors import (
     EncryptedObjectError,
     InvalidInput,
+    KeyringError,
     ModelRejected,
     NotFound,
     PermissionDenied,
@@ -704,3 +705,41 @@ def test_a_signature_moved_to_another_version_is_refused(team: Team) -> None:
         promote(team.ws, team.engineer, "churn", 2)
     assert caught.value.code == "signature.mismatch" and "churn@v1" in caught.value.message
     assert stages(team.env, "churn") == {1: "staging", 2: "staging"}
+
+
+# -- model-signing key rotation ------------------------------------------------------------
+
+
+def test_rotated_keys_keep_verifying_until_revoked(team: Team) -> None:
+    admin = team.env.admin
+    first = _register(team, "churn", 1)
+    old, new = attest.rotate_signing_key(team.ws, admin)
+    assert old == first.signature_key_id and new != old
+    second = _register(team, "churn", 2)
+    assert second.signature_key_id == new
+    # What the retired key signed still verifies: v1 can be promoted after the rotation.
+    promote(team.ws, team.engineer, "churn", 1)
+    states = {k["id"]: k["state"] for k in attest.signing_keys(team.ws, admin)}
+    assert states == {new: "active", old: "retired"}
+
+    with pytest.raises(KeyringError) as active:
+        attest.revoke_signing_key(team.ws, admin, new)
+    assert active.value.code == "keyring.key_active"
+    attest.revoke_signing_key(team.ws, admin, old)
+    assert {k["id"]: k["state"] for k in attest.signing_keys(team.ws, admin)}[old] == "revoked"
+    # Revoked: v1 no longer verifies anywhere; v2 (new key) still does.
+    with pytest.raises(SignatureInvalid) as revoked:
+        promote(team.ws, team.engineer, "churn", 1)
+    assert revoked.value.code == "signature.unknown_key"
+    promote(team.ws, team.engineer, "churn", 2)
+    with pytest.raises(KeyringError) as unknown:
+        attest.revoke_signing_key(team.ws, admin, "ed25519:" + "0" * 32)
+    assert unknown.value.code == "keyring.no_key"
+    ((_, outcome, _, details),) = audit_details(team.env, "model.signing_key.rotate")
+    assert outcome == "success" and details["retired"] == old and details["active"] == new
+
+
+def test_only_an_admin_rotates_signing_keys(team: Team) -> None:
+    for who in (team.engineer, team.scientist):
+        with pytest.raises(PermissionDenied):
+            attest.rotate_signing_key(team.ws, who)

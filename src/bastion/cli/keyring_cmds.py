@@ -146,3 +146,49 @@ def keyring_rekey(
         output.say(f"  export BASTION_MASTER_KEY={new_key.reveal()}")
     else:
         output.say("Set BASTION_PASSPHRASE to the new passphrase and unset BASTION_MASTER_KEY.")
+
+
+@keyring_app.command("model-keys")
+def keyring_model_keys(as_json: JsonFlag = False) -> None:
+    """Model-signing keys: the active one and rotated ones (trusted unless revoked)."""
+    from bastion.models import attest
+
+    with acting() as (ws, ctx):
+        items = attest.signing_keys(ws, ctx)
+    if as_json:
+        output.print_json(items)
+        return
+    output.print_table(
+        "Model-signing keys",
+        ["id", "version", "state", "retired", "revoked"],
+        [
+            (i["id"], i["version"], i["state"], i.get("retired_at"), i.get("revoked_at"))
+            for i in items
+        ],
+    )
+
+
+@keyring_app.command("rotate-model-key")
+def keyring_rotate_model_key(as_json: JsonFlag = False) -> None:
+    """Sign models with a new key from now on; the old key stays trusted until revoked."""
+    from bastion.models import attest
+
+    with acting() as (ws, ctx):
+        old, new = attest.rotate_signing_key(ws, ctx)
+    if as_json:
+        output.print_json({"retired": old, "active": new})
+        return
+    output.say(f"Model-signing key {new} is active; {old} is retired and still trusted.")
+
+
+@keyring_app.command("revoke-model-key")
+def keyring_revoke_model_key(key_id: str, as_json: JsonFlag = False) -> None:
+    """Stop trusting a retired model-signing key: what it signed no longer verifies."""
+    from bastion.models import attest
+
+    with acting() as (ws, ctx):
+        attest.revoke_signing_key(ws, ctx, key_id)
+    if as_json:
+        output.print_json({"revoked": key_id})
+        return
+    output.say(f"Revoked {key_id}: model versions it signed can no longer be promoted or loaded.")

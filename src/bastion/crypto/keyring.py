@@ -45,6 +45,8 @@ ARGON2_ITERATIONS = 3
 ARGON2_LANES = 4
 
 MODEL_SIGNING = "model-signing"
+# Public halves of rotated model-signing keys: still trusted for what they signed, unless revoked.
+MODEL_SIGNING_RETIRED = "model-signing-retired"
 AUDIT_SIGNING = "audit-signing"
 SECRETS_KEY = "secrets"
 API_KEY_PEPPER = "api-key-pepper"
@@ -334,6 +336,85 @@ class Keyring:
             self._update(mutate)
         key = Ed25519PrivateKey.from_private_bytes(_b64d(self._entry(MODEL_SIGNING)["key"]))
         return self.signing_key_id(key.public_key()), key
+
+    def rotate_model_signing_key(self, retired_at: str) -> tuple[str, str]:
+        """Make a new model-signing key; the old one's public half stays trusted.
+
+        Returns ``(old id, new id)``. Signatures made with the old key keep verifying
+        until it is revoked; new signatures use the new key.
+        """
+        old_id, old = self.model_signing_key()
+        new = Ed25519PrivateKey.generate()
+        old_public = old.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+
+        def mutate(keys: dict[str, Any]) -> None:
+            entry = keys[MODEL_SIGNING]
+            retired = keys.setdefault(MODEL_SIGNING_RETIRED, {"type": "ed25519-public", "keys": []})
+            retired["keys"].append(
+                {"public": _b64e(old_public), "version": entry["version"], "retired_at": retired_at}
+            )
+            raw = new.private_bytes(
+                serialization.Encoding.Raw,
+                serialization.PrivateFormat.Raw,
+                serialization.NoEncryption(),
+            )
+            keys[MODEL_SIGNING] = {
+                "type": "ed25519",
+                "version": entry["version"] + 1,
+                "key": _b64e(raw),
+            }
+
+        self._update(mutate)
+        return old_id, self.signing_key_id(new.public_key())
+
+    def revoke_model_signing_key(self, key_id: str, revoked_at: str) -> None:
+        """Stop trusting a rotated model-signing key (the active key cannot be revoked)."""
+        if key_id == self.model_signing_key()[0]:
+            raise KeyringError(
+                "the active model-signing key cannot be revoked; rotate first",
+                code="keyring.key_active",
+            )
+
+        def mutate(keys: dict[str, Any]) -> None:
+            for item in keys.get(MODEL_SIGNING_RETIRED, {}).get("keys", []):
+                public = Ed25519PublicKey.from_public_bytes(_b64d(item["public"]))
+                if self.signing_key_id(public) == key_id:
+                    item["revoked_at"] = revoked_at
+                    return
+            raise KeyringError(f"no retired model-signing key {key_id}", code="keyring.no_key")
+
+        self._update(mutate)
+
+    def model_signing_keys(self) -> list[dict[str, Any]]:
+        """Every model-signing key: id, version, state (active, retired, revoked), times."""
+        active_id, _ = self.model_signing_key()
+        listing = [
+            {"id": active_id, "version": self._entry(MODEL_SIGNING)["version"], "state": "active"}
+        ]
+        for item in self._keys.get(MODEL_SIGNING_RETIRED, {}).get("keys", []):
+            public = Ed25519PublicKey.from_public_bytes(_b64d(item["public"]))
+            listing.append(
+                {
+                    "id": self.signing_key_id(public),
+                    "version": item["version"],
+                    "state": "revoked" if "revoked_at" in item else "retired",
+                    "retired_at": item["retired_at"],
+                    "revoked_at": item.get("revoked_at"),
+                }
+            )
+        return listing
+
+    def trusted_model_signing_keys(self) -> dict[str, Ed25519PublicKey]:
+        """Public keys whose model signatures verify: the active key and unrevoked retired ones."""
+        active_id, active = self.model_signing_key()
+        trusted = {active_id: active.public_key()}
+        for item in self._keys.get(MODEL_SIGNING_RETIRED, {}).get("keys", []):
+            if "revoked_at" not in item:
+                public = Ed25519PublicKey.from_public_bytes(_b64d(item["public"]))
+                trusted[self.signing_key_id(public)] = public
+        return trusted
 
     @staticmethod
     def signing_key_id(public: Ed25519PublicKey) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -17,7 +18,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from bastion.context import Context
 from bastion.crypto.keyring import Keyring
 from bastion.errors import InvalidInput, SignatureInvalid
-from bastion.models.registry import trusted_keys
 from bastion.models.signing import (
     Manifest,
     default_signature_path,
@@ -58,7 +58,7 @@ def sign(ws: Workspace, ctx: Context, path: Path, *, signature: Path | None = No
 
 def public_key_pem(ws: Workspace) -> str:
     """The model-signing public key, PEM, for verifiers outside this workspace."""
-    (public,) = trusted_keys(ws).values()
+    public = ws.keyring.model_signing_key()[1].public_key()
     return public.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()
@@ -87,3 +87,28 @@ def verify(
             f"cannot read signature file {sig}: {exc.strerror}", code="signature.missing"
         ) from exc
     return verify_path(path, read_bundle(data), trusted)
+
+
+def signing_keys(ws: Workspace, ctx: Context) -> list[dict[str, Any]]:
+    """The model-signing keys: the active one, and rotated ones (trusted unless revoked)."""
+    with operation(ws, ctx, "model.signing_keys", permission="keyring:manage", resource="keyring"):
+        return ws.keyring.model_signing_keys()
+
+
+def rotate_signing_key(ws: Workspace, ctx: Context) -> tuple[str, str]:
+    """Sign from now on with a new key; what the old key signed keeps verifying."""
+    with operation(
+        ws, ctx, "model.signing_key.rotate", permission="keyring:manage", resource="keyring"
+    ) as op:
+        old, new = ws.keyring.rotate_model_signing_key(ctx.clock.now().isoformat())
+        op.details.update(retired=old, active=new)
+        return old, new
+
+
+def revoke_signing_key(ws: Workspace, ctx: Context, key_id: str) -> None:
+    """Stop trusting a rotated key: versions it signed no longer verify (promote, load)."""
+    with operation(
+        ws, ctx, "model.signing_key.revoke", permission="keyring:manage", resource="keyring"
+    ) as op:
+        op.details["key"] = key_id
+        ws.keyring.revoke_model_signing_key(key_id, ctx.clock.now().isoformat())

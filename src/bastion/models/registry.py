@@ -97,9 +97,8 @@ def _version(row: ModelVersionRow, obj: VaultObjectRow) -> ModelVersion:
 
 
 def trusted_keys(ws: Workspace) -> dict[str, Ed25519PublicKey]:
-    """Public keys whose model signatures this workspace accepts."""
-    key_id, private = ws.keyring.model_signing_key()
-    return {key_id: private.public_key()}
+    """Public keys whose model signatures this workspace accepts (active and unrevoked)."""
+    return ws.keyring.trusted_model_signing_keys()
 
 
 def _refuse(scan: ScanResult, allow_suspicious: str | None) -> None:
