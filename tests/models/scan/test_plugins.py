@@ -93,7 +93,9 @@ class FakeEntryPoint:
         return self.factory
 
 
-def test_entry_points_are_registered_first(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_entry_points_are_registered_first(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
     groups: list[str] = []
 
     def entry_points(*, group: str) -> list[FakeEntryPoint]:
@@ -104,7 +106,11 @@ def test_entry_points_are_registered_first(monkeypatch: pytest.MonkeyPatch) -> N
         ]
 
     monkeypatch.setattr(engine_module, "entry_points", entry_points)
+    # Plugin discovery is cached per process: start from, and leave, an empty cache.
+    engine_module._plugin_entry_points.cache_clear()
+    request.addfinalizer(engine_module._plugin_entry_points.cache_clear)
     scanners = engine_module.registered_scanners()
+    engine_module.registered_scanners()  # cached: the distributions are read only once
     assert groups == ["bastion.model_scanners"]
     assert isinstance(scanners[0], EvilFormatScanner)
     assert [s.name for s in scanners].count("pickle") == 1
