@@ -247,43 +247,47 @@ class PickleAnalyzer:
         text opcodes of protocols 0 and 1 go through ``pickletools``' own readers, so
         their quoting and escapes are read exactly as pickletools reads them.
         """
-        data, size, dispatch, deadline = self._data, self._size, _DISPATCH, self._deadline
+        data, size, deadline, fast_ops = self._data, self._size, self._deadline, _FAST_OPS
+        ops = self._ops
         try:
             while pos < size:
                 start = pos
-                code = data[pos]
-                fast = _FAST.get(code)
+                fast = fast_ops.get(data[pos])
                 if fast is None:
-                    name, arg, pos = self._slow_op(code, pos)
+                    name, arg, pos = self._slow_op(data[pos], pos)
+                    handler = _DISPATCH.get(name)
                 else:
-                    name, kind, width = fast
+                    name, kind, width, handler = fast
                     pos += 1
-                    end = pos + width
-                    if end > size:
-                        raise ScanFailed(f"truncated pickle: {name} at byte {start}")
                     if kind == _NONE:
                         arg = None
-                    elif kind == _UINT:
-                        arg = int.from_bytes(data[pos:end], "little")
-                    elif kind == _INT:
-                        arg = int.from_bytes(data[pos:end], "little", signed=True)
-                    elif kind == _FLOAT:
-                        (arg,) = _BIG_DOUBLE.unpack(data[pos:end])
-                    else:  # a length field, then that many bytes
-                        length = int.from_bytes(data[pos:end], "little", signed=kind == _SIGNED_LEN)
-                        if length < 0 or end + length > size:
+                    else:
+                        end = pos + width
+                        if end > size:
                             raise ScanFailed(f"truncated pickle: {name} at byte {start}")
-                        raw = bytes(data[end : end + length])
-                        end += length
-                        arg = _convert(name, raw)
-                    pos = end
-                if name == "STOP":
+                        if kind == _UINT:
+                            arg = int.from_bytes(data[pos:end], "little")
+                        elif kind == _INT:
+                            arg = int.from_bytes(data[pos:end], "little", signed=True)
+                        elif kind == _FLOAT:
+                            (arg,) = _BIG_DOUBLE.unpack(data[pos:end])
+                        else:  # a length field, then that many bytes
+                            signed = kind == _SIGNED_LEN
+                            length = int.from_bytes(data[pos:end], "little", signed=signed)
+                            if length < 0 or end + length > size:
+                                raise ScanFailed(f"truncated pickle: {name} at byte {start}")
+                            raw = bytes(data[end : end + length])
+                            end += length
+                            arg = _convert(name, raw)
+                        pos = end
+                if handler is None:  # STOP
+                    self._ops = ops
                     return pos
-                self._ops += 1
-                if not self._ops & 0xFFF and deadline and time.monotonic() > deadline:
+                ops += 1
+                if not ops & 0xFFF and deadline and time.monotonic() > deadline:
                     raise ScanFailed("time limit exceeded while walking pickle opcodes")
                 self._next = pos
-                dispatch[name](self, name, arg, start)
+                handler(self, name, arg, start)
         except (ValueError, struct.error) as exc:
             raise ScanFailed(f"malformed or truncated pickle: {exc}") from None
         except RecursionError:
@@ -564,8 +568,13 @@ _ARG_KIND: dict[str, tuple[int, int]] = {
     "bytes1": (_LEN, 1), "bytes4": (_LEN, 4), "bytes8": (_LEN, 8), "bytearray8": (_LEN, 8),
     "unicodestring1": (_LEN, 1), "unicodestring4": (_LEN, 4), "unicodestring8": (_LEN, 8),
 }  # fmt: skip
-_FAST: dict[int, tuple[str, int, int]] = {
-    ord(op.code): (op.name, *(_ARG_KIND[op.arg.name] if op.arg is not None else (_NONE, 0)))
+# code -> (name, argument kind, fixed width, handler); the handler of STOP is None.
+_FAST_OPS: dict[int, tuple[str, int, int, _Handler | None]] = {
+    ord(op.code): (
+        op.name,
+        *(_ARG_KIND[op.arg.name] if op.arg is not None else (_NONE, 0)),
+        _DISPATCH.get(op.name),
+    )
     for op in pickletools.opcodes
     if op.arg is None or op.arg.name in _ARG_KIND
 }
