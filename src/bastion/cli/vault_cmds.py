@@ -11,9 +11,10 @@ from bastion.cli import output
 from bastion.cli.parsing import duration
 from bastion.cli.runtime import acting
 from bastion.errors import EncryptedObjectError
+from bastion.vault.kinds import Kind
 
 if TYPE_CHECKING:
-    from bastion.vault.objects import Kind, ObjectInfo
+    from bastion.vault.objects import ObjectInfo
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 Classification = Annotated[
@@ -154,8 +155,6 @@ def data_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Encrypt a file into the vault as the next version of a dataset."""
-    from bastion.vault.objects import Kind
-
     _add(Kind.DATASET, path, name, classification, as_json)
 
 
@@ -164,24 +163,18 @@ def data_get(
     name: str, out: Out, version: Version = None, force: Force = False, as_json: JsonFlag = False
 ) -> None:
     """Decrypt a dataset version to a file (written only once fully verified)."""
-    from bastion.vault.objects import Kind
-
     _get(Kind.DATASET, name, out, version, force, as_json)
 
 
 @data_app.command("list")
 def data_list(all_versions: AllVersions = False, as_json: JsonFlag = False) -> None:
     """List datasets (latest live version of each)."""
-    from bastion.vault.objects import Kind
-
     _list(Kind.DATASET, "Datasets", all_versions, as_json)
 
 
 @data_app.command("info")
 def data_info(name: str, as_json: JsonFlag = False) -> None:
     """Every version of a dataset: digest, classification, key, state."""
-    from bastion.vault.objects import Kind
-
     _info_of(Kind.DATASET, name, as_json)
 
 
@@ -194,7 +187,6 @@ def data_rm(
 ) -> None:
     """Crypto-shred a dataset (or one version): its data keys are destroyed for good."""
     from bastion.vault import objects
-    from bastion.vault.objects import Kind
 
     if not yes:
         which = f"{name}@{version}" if version else f"every version of {name}"
@@ -259,8 +251,6 @@ def data_verify(
     as_json: JsonFlag = False,
 ) -> None:
     """Check that stored datasets decrypt and match their digests (no plaintext written)."""
-    from bastion.vault.objects import Kind
-
     _verify(Kind.DATASET, name, as_json)
 
 
@@ -270,8 +260,6 @@ def model_check(
     as_json: JsonFlag = False,
 ) -> None:
     """Check that stored models decrypt and match their digests (no plaintext written)."""
-    from bastion.vault.objects import Kind
-
     _verify(Kind.MODEL, name, as_json)
 
 
@@ -280,22 +268,16 @@ def model_get(
     name: str, out: Out, version: Version = None, force: Force = False, as_json: JsonFlag = False
 ) -> None:
     """Decrypt a model version to a file (written only once fully verified)."""
-    from bastion.vault.objects import Kind
-
     _get(Kind.MODEL, name, out, version, force, as_json)
 
 
 @model_app.command("list")
 def model_list(all_versions: AllVersions = False, as_json: JsonFlag = False) -> None:
     """List models (latest live version of each)."""
-    from bastion.vault.objects import Kind
-
     _list(Kind.MODEL, "Models", all_versions, as_json)
 
 
 @model_app.command("info")
 def model_info(name: str, as_json: JsonFlag = False) -> None:
     """Every version of a model, with lineage."""
-    from bastion.vault.objects import Kind
-
     _info_of(Kind.MODEL, name, as_json)

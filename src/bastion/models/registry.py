@@ -314,7 +314,7 @@ def _verify_mapped(
             f"{row.name}@{row.version}: the signature was made for {manifest.model_name!r}",
             code="signature.mismatch",
         )
-    scan = Engine().scan_buffer(data, obj.source_name)
+    scan = Engine().scan_bytes(data, obj.source_name)
     if not hmac.compare_digest(scan.sha256, obj.sha256):
         raise SignatureInvalid(
             f"{row.name}@{row.version}: decrypted bytes do not match the signed digest",

@@ -9,7 +9,6 @@ the data keys, which is what makes erasure hold for every copy of the ciphertext
 from __future__ import annotations
 
 import contextlib
-import enum
 import hmac
 import mmap
 import os
@@ -42,6 +41,7 @@ from bastion.vault.keys import (
     shred_data_key,
     unwrap_data_key,
 )
+from bastion.vault.kinds import Kind as Kind  # re-exported: the kind belongs with its objects
 from bastion.vault.publish import PendingFile
 from bastion.workspace import Workspace
 
@@ -51,39 +51,6 @@ DEFAULT_CLASSIFICATION = "confidential"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 # Given the total size, returns the callback that receives each chunk's byte count.
 Progress = Callable[[int], Callable[[int], None]]
-
-
-class Kind(enum.StrEnum):
-    """What a vault object is; each kind has its own permissions and resource prefix."""
-
-    DATASET = "dataset"
-    MODEL = "model"
-
-    @property
-    def permissions(self) -> dict[str, str]:
-        """Permission per verb."""
-        if self is Kind.DATASET:
-            return {
-                "add": "data:write",
-                "read": "data:read",
-                "list": "data:list",
-                "remove": "data:write",
-            }
-        return {
-            "add": "model:register",
-            "read": "model:read",
-            "list": "model:list",
-            "remove": "model:register",
-        }
-
-    @property
-    def action_prefix(self) -> str:
-        """Prefix of audit actions (``data.add``, ``model.get``)."""
-        return "data" if self is Kind.DATASET else "model"
-
-    def resource(self, name: str) -> str:
-        """Resource string that grants may match (``dataset/churn*``)."""
-        return f"{self.value}/{name}"
 
 
 class AddHook(Protocol):

@@ -208,8 +208,6 @@ class Engine:
         digest = hashlib.sha256(data).hexdigest()
         return self._run(name, Target(data, name, self), len(data), digest, started)
 
-    scan_buffer = scan_bytes
-
     def _run(
         self, shown: str, target: Target, size: int, digest: str, started: float
     ) -> ScanResult:

@@ -339,7 +339,7 @@ class PickleAnalyzer:
         _DISPATCH[name](self, name, arg, pos)
 
     def _op_ignore(self, name: str, arg: Any, pos: int) -> None:
-        pass
+        """PROTO and FRAME change nothing the analysis tracks."""
 
     def _op_mark(self, name: str, arg: Any, pos: int) -> None:
         self._stack.append(_MARK)
