@@ -1,0 +1,1 @@
+"""Sensitive data in datasets: detect (recognizers), scan, classify and sanitize."""

@@ -1,0 +1,1 @@
+"""Bastion's built-in recognizers, one module per family (see ``registry._BUILTIN_MODULES``)."""
