@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/audit_bench.py
 	$(BIN)/python bench/vault_bench.py
 	$(BIN)/python bench/modelscan_bench.py --skip-redundant
+	$(BIN)/python bench/pii_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

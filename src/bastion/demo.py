@@ -24,7 +24,9 @@ from bastion.bootstrap import initialize
 from bastion.config import Secret, Settings
 from bastion.context import ANONYMOUS, Context
 from bastion.crypto.keyring import generate_master_key
+from bastion.data import protect
 from bastion.db.models import AuditEventRow, DataKeyRow, VaultObjectRow
+from bastion.demo_data_protection import data_protection_tour
 from bastion.demo_supply_chain import supply_chain_tour
 from bastion.errors import AuditChainBroken, BastionError
 from bastion.identity import apikeys, credentials, principals, review, sessions
@@ -107,7 +109,7 @@ def _vault_tour(
     step("Encrypted vault: a dataset stored under its own data key, read back, digest checked")
     source = root / "customers.csv"
     _demo_csv(source, 60_000)
-    stored = vault.add(ws, alice, Kind.DATASET, source, "customers", classification="confidential")
+    stored = protect.add_dataset(ws, alice, source, "customers", classification="confidential")
     console.print(
         f"  alice stored customers@{stored.version}: {stored.size:,} bytes, {stored.cipher}, "
         f"data key wrapped by KEK {stored.kek}",
@@ -142,7 +144,7 @@ def _vault_tour(
     console.print("  customers@1 still decrypts under the new KEK version")
 
     step("A tampered blob is refused; crypto-shredding erases every copy")
-    second = vault.add(ws, alice, Kind.DATASET, source, "customers")
+    second = protect.add_dataset(ws, alice, source, "customers")
     record = vault.info(ws, alice, Kind.DATASET, "customers")[-1]
     blob = next(p for p in ws.blob_dir.rglob("*.bstm") if p not in before)
     backup = blob.read_bytes()
@@ -277,6 +279,7 @@ def _tour(console: Console, step: _Stepper, root: Path) -> int:
 
     alice = _login(ws, "alice", *_creds(people["alice"]), now)
     _vault_tour(console, step, ws, admin, alice, analyst, root)
+    data_protection_tour(console, step, ws, admin, alice, root, _expect_denied)
     bob = _login(ws, "bob", *_creds(people["bob"]), now)
     supply_chain_tour(console, step, ws, alice, bob, root, _expect_denied)
 

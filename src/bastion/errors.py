@@ -30,6 +30,12 @@ The tree::
     +-- DependencyAuditError          deps.*                   exit 14 HTTP 503
         deps.unreachable, deps.audit_failed: the vulnerability audit cannot vouch for
         the environment (never reported as "no known vulnerabilities")
+    +-- DataRejected                  data.rejected            exit 15 HTTP 422
+        data.restricted_unsanitized, data.override_reason_missing: the data-protection
+        policy refused a dataset
+    +-- DataScanError                 data.scan.*              exit 16 HTTP 422
+        data.scan.unreadable (missing, unreadable or malformed file),
+        data.scan.unsupported_format: the dataset scanner cannot read the file
 
 The CLI catches ``BastionError`` in exactly one place (``bastion.cli.main``) and the
 gateway in one place too; both render ``code``, ``message`` and ``hint``.
@@ -213,3 +219,26 @@ class DependencyAuditError(BastionError):
         "Check network access to the vulnerability service (https://pypi.org for pypi, "
         "https://api.osv.dev for osv), or try the other one with --service."
     )
+
+
+class DataRejected(BastionError):
+    """The data-protection policy refused a dataset (restricted values in clear, say)."""
+
+    code = "data.rejected"
+    exit_code = 15
+    http_status = 422
+    hint = "Sanitize it first (`bastion data sanitize`), or see `bastion data scan` for why."
+
+
+class DataScanError(BastionError):
+    """The dataset scanner cannot read a file: missing, malformed, or not a data format.
+
+    ``data.scan.unreadable``: the file cannot be opened or does not parse as its format
+    (``details`` may name the line); ``data.scan.unsupported_format``: it is not CSV, TSV,
+    Parquet, JSON Lines or text. Messages never quote the file's content.
+    """
+
+    code = "data.scan.unreadable"
+    exit_code = 16
+    http_status = 422
+    hint = "Check that the file is complete CSV, TSV, Parquet, JSON Lines or text."

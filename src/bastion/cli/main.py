@@ -8,7 +8,10 @@ from typing import Annotated
 
 import typer
 
-from bastion.cli import output
+from bastion.cli import (
+    data_cmds,  # noqa: F401  (registers data scan/sanitize/... commands)
+    output,
+)
 from bastion.cli.audit_cmds import audit_app
 from bastion.cli.demo import demo
 from bastion.cli.deps_cmds import deps_app

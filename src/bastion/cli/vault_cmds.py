@@ -94,30 +94,6 @@ def _show_info(items: list[ObjectInfo], as_json: bool) -> None:
             )
 
 
-def _add(
-    kind: Kind,
-    path: Path,
-    name: str,
-    classification: str | None,
-    as_json: bool,
-) -> None:
-    # Services are imported inside functions, not at module level: they load SQLAlchemy
-    # and cryptography, which would slow down the start of every command.
-    from bastion.vault import objects
-
-    with acting() as (ws, ctx), output.byte_progress(f"encrypting {path.name}") as progress:
-        item = objects.add(
-            ws,
-            ctx,
-            kind,
-            path,
-            name,
-            classification=classification,
-            progress=progress,
-        )
-    _show_added(item, as_json)
-
-
 def _get(kind: Kind, name: str, out: Path, version: int | None, force: bool, as_json: bool) -> None:
     from bastion.vault import objects
 
@@ -151,11 +127,40 @@ def _info_of(kind: Kind, name: str, as_json: bool) -> None:
 def data_add(
     path: Path,
     name: Annotated[str, typer.Option("--name", help="Dataset name.")],
-    classification: Classification = None,
+    classification: Annotated[
+        str | None,
+        typer.Option(
+            "--classification",
+            help="Override the label the scan gives (lowering it needs --reason).",
+        ),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why the label differs from the scan's.")
+    ] = None,
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Scan a sample instead of every row (faster).")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Encrypt a file into the vault as the next version of a dataset."""
-    _add(Kind.DATASET, path, name, classification, as_json)
+    """Scan a file for sensitive data, label it, and encrypt it into the vault.
+
+    Restricted values in clear (SSNs, card numbers...) are refused unless the workspace's
+    classification rules allow them: sanitize first with `bastion data sanitize`.
+    """
+    from bastion.data import protect
+
+    with acting() as (ws, ctx), output.byte_progress(f"encrypting {path.name}") as progress:
+        item = protect.add_dataset(
+            ws,
+            ctx,
+            path,
+            name,
+            classification=classification,
+            reason=reason,
+            full=not sample,
+            progress=progress,
+        )
+    _show_added(item, as_json)
 
 
 @data_app.command("get")

@@ -50,6 +50,8 @@ MODEL_SIGNING_RETIRED = "model-signing-retired"
 AUDIT_SIGNING = "audit-signing"
 SECRETS_KEY = "secrets"
 API_KEY_PEPPER = "api-key-pepper"
+# HMAC key for keyed pseudonymization of sensitive values (same value, same token).
+PSEUDONYMIZATION = "pseudonymization"
 # Key-encryption keys of the vault's local key provider, by version number (as a string).
 VAULT_KEKS = "vault-keks"
 
@@ -439,6 +441,26 @@ class Keyring:
         """HMAC-SHA256 with the credential pepper, hex: how API keys and sessions are stored."""
         pepper = _b64d(self._entry(API_KEY_PEPPER)["key"])
         return hmac.new(pepper, data, hashlib.sha256).hexdigest()
+
+    def pseudonymize(self, data: bytes) -> bytes:
+        """HMAC-SHA256 of ``data`` under the workspace's pseudonymization key (made on first use).
+
+        Kept apart from the credential pepper: handing pseudonymized data to a partner must
+        never help anyone test guesses against stored API keys.
+        """
+        if PSEUDONYMIZATION not in self._keys:
+
+            def mutate(keys: dict[str, Any]) -> None:
+                if PSEUDONYMIZATION not in keys:
+                    keys[PSEUDONYMIZATION] = {
+                        "type": "hmac-sha256",
+                        "version": 1,
+                        "key": _b64e(secrets.token_bytes(32)),
+                    }
+
+            self._update(mutate)
+        key = _b64d(self._entry(PSEUDONYMIZATION)["key"])
+        return hmac.new(key, data, hashlib.sha256).digest()
 
     # -- vault key-encryption keys (local key provider) ----------------------------
 

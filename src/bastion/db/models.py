@@ -229,3 +229,37 @@ class ModelStageEventRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     by: Mapped[str] = mapped_column(String(128))
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class DataTokenRow(Base):
+    """A reversible token: the sealed value it stands for, found again by a keyed digest."""
+
+    __tablename__ = "data_tokens"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # HMAC of (type, value) under the pseudonymization key: the same value, the same token.
+    lookup: Mapped[str] = mapped_column(String(64), unique=True)
+    entity_type: Mapped[str] = mapped_column(String(64))
+    # The value sealed with the keyring's secrets key, bound to the token.
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(128))
+
+
+class DatasetScanRow(Base):
+    """The sensitive-data scan of one dataset version, and the label it led to."""
+
+    __tablename__ = "dataset_scans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    object_id: Mapped[str] = mapped_column(ForeignKey("vault_objects.id"), index=True)
+    scanned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    scanned_by: Mapped[str] = mapped_column(String(128))
+    mode: Mapped[str] = mapped_column(String(16))
+    # Entity type -> number of values found, and the per-column summary (masked examples only).
+    totals: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    summary: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    # What the classification rules gave, what was stored, and why they differ (an override).
+    suggested: Mapped[str] = mapped_column(String(16))
+    classification: Mapped[str] = mapped_column(String(16))
+    override_reason: Mapped[str | None] = mapped_column(Text, nullable=True)

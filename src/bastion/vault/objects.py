@@ -316,7 +316,7 @@ def add(
             version=info.version,
             bytes=info.size,
             sha256=info.sha256,
-            classification=label,
+            classification=info.classification,  # a hook may have labelled it from a scan
             kek=info.kek,
         )
         if lineage:
