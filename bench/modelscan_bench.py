@@ -52,9 +52,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+# bench/ is on sys.path when this file runs as a script.
+from venvs import ensure_venv, venv_versions
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-VENVS = BENCH / ".venvs"
 RESULTS = BENCH / "results" / "modelscan_bench.json"
 # The shared data sets sit beside the checkout (../shared/data).
 DEFAULT_CORPUS = ROOT.parent / "shared" / "data" / "modelscan" / "dev"
@@ -175,46 +177,6 @@ def _best(runs: list[float]) -> float | None:
 
 
 # ------------------------------------------------------------------------ virtualenvs
-
-
-def ensure_venv(tool: str) -> Path:
-    """Create ``bench/.venvs/<tool>`` and install its requirements, once."""
-    venv = VENVS / tool
-    python = venv / "bin" / "python"
-    stamp = venv / "bench-requirements.txt"
-    wanted = "\n".join(REQUIREMENTS[tool]) + "\n"
-    if python.exists() and stamp.exists() and stamp.read_text() == wanted:
-        return venv
-    print(f"setting up {venv} ({' '.join(REQUIREMENTS[tool])}) ...", file=sys.stderr)
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        + REQUIREMENTS[tool],
-        check=True,
-    )
-    stamp.write_text(wanted)
-    return venv
-
-
-def venv_versions(venv: Path) -> dict[str, str]:
-    """Installed versions of the packages that matter, and the venv's Python."""
-    cp = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "list", "--format=json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    installed = {p["name"].lower(): p["version"] for p in json.loads(cp.stdout)}
-    versions = {name: installed[name] for name in REPORTED_PACKAGES if name in installed}
-    py = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import platform; print(platform.python_version())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    versions["python"] = py.stdout.strip()
-    return versions
 
 
 # ------------------------------------------------------------------------ competitors
@@ -802,8 +764,8 @@ def main() -> None:
             if "outcomes" in cli:
                 cli["figures"] = _brief(score(cli["outcomes"], labels))
         else:
-            venv = watch.around(f"{name} setup", ensure_venv, name)
-            versions = venv_versions(venv)
+            venv = watch.around(f"{name} setup", ensure_venv, name, REQUIREMENTS[name])
+            versions = venv_versions(venv, REPORTED_PACKAGES)
             entry = {"version": versions.get(name, "?"), "versions": versions}
             tool = COMPETITORS[name](venv)
             entry.update(

@@ -58,12 +58,12 @@ from typing import Any
 
 # bench/ is on sys.path when this file runs as a script.
 from pii_scoring import Document, Prediction, Score, load_dataset, map_types, score
+from venvs import ensure_venv, venv_versions
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 # One core, one thread: set (in main) before anything imports numpy, onnxruntime or spaCy.
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-VENVS = BENCH / ".venvs"
 WORKER = BENCH / "pii_presidio_worker.py"
 RESULTS = BENCH / "results" / "pii_bench.json"
 # The shared data sets sit beside the checkout (../shared/data).
@@ -270,56 +270,6 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
-def ensure_venv(name: str, requirements: Sequence[str]) -> Path:
-    """Create ``bench/.venvs/<name>`` and install ``requirements`` into it, once."""
-    venv = VENVS / name
-    python = venv / "bin" / "python"
-    stamp = venv / "bench-requirements.txt"
-    wanted = "\n".join(requirements) + "\n"
-    if python.exists() and stamp.exists() and stamp.read_text() == wanted:
-        return venv
-    print(f"setting up {venv} ({' '.join(requirements)}) ...", file=sys.stderr)
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run(
-        [
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            *requirements,
-        ],
-        check=True,
-        env=_clean_env(),
-    )
-    stamp.write_text(wanted)
-    return venv
-
-
-def venv_versions(venv: Path) -> dict[str, str]:
-    """Installed versions of the packages that matter, and the venv's Python."""
-    cp = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "list", "--format=json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=_clean_env(),
-    )
-    installed = {p["name"].lower(): p["version"] for p in json.loads(cp.stdout)}
-    versions = {name: installed[name] for name in REPORTED_PACKAGES if name in installed}
-    py = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import platform; print(platform.python_version())"],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=_clean_env(),
-    )
-    versions["python"] = py.stdout.strip()
-    return versions
-
-
 def run_presidio(venv: Path, texts_file: Path, ner: bool, cpu: int, n_docs: int) -> Run:
     """Run the worker in Presidio's venv and read its predictions and timings."""
     run = Run("presidio_ner_on" if ner else "presidio_ner_off")
@@ -384,8 +334,8 @@ def run_presidio(venv: Path, texts_file: Path, ner: bool, cpu: int, n_docs: int)
 def presidio_runs(docs: Sequence[Document], cpu: int) -> list[Run]:
     """Both Presidio configurations, or two failed runs saying why."""
     try:
-        venv = ensure_venv("presidio", PRESIDIO_REQUIREMENTS)
-        versions = venv_versions(venv)
+        venv = ensure_venv("presidio", PRESIDIO_REQUIREMENTS, env=_clean_env())
+        versions = venv_versions(venv, REPORTED_PACKAGES, env=_clean_env())
     except (OSError, subprocess.CalledProcessError) as exc:
         why = f"could not set up bench/.venvs/presidio: {exc}"
         return [Run("presidio_ner_on", error=why), Run("presidio_ner_off", error=why)]
