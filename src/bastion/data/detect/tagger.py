@@ -8,16 +8,21 @@ format (no pickle anywhere).
 
 The pieces, in the order text goes through them:
 
-* :func:`tokenize`: a single regular expression that keeps character offsets; a line
-  break is a token of its own, so a signature address that spans lines is one entity.
-* :func:`sequence_features`: per-token features (lower-cased word, shape, affixes,
-  length, membership in a few small lexicons, and the same for the two neighbours on
-  each side). Everything that depends on one token only is computed once per distinct
-  token string and cached, so a token costs a few list concatenations.
-* :func:`candidate_windows`: only stretches of text near a capitalised word are tagged;
-  lower-case prose, numbers, hashes and log noise around them are ``O`` by construction.
+* :func:`tokenize`: one regular expression that keeps character offsets; URLs, e-mail
+  addresses and IDs are single tokens, and a line break is a token of its own, so a
+  signature address that spans lines is one entity.
+* features (:func:`sequence_features`): for each token its lower-cased word, shape,
+  affixes, length and membership in a few small lexicons (titles, street types,
+  greetings, name particles, company suffixes, calendar and function words, US state
+  codes), the same for the two neighbours on each side, a few conjunctions of them,
+  whether it touches the token before, and whether it labels a line ("Amanda:") that
+  comes back elsewhere in the text. What depends on one token only is computed once per
+  distinct token string and cached, so a token costs a few list concatenations.
+* :func:`candidate_windows`: only capitalised words, with two tokens before and three
+  after, are tagged; lower-case prose, numbers, IDs and log noise around them are ``O``
+  by construction. The model is trained on the same windows.
 * :class:`EntityTagger`: runs the CRF over those windows and turns label runs into
-  character spans scored by the CRF's marginal probabilities.
+  character spans, without titles, scored by the CRF's marginal probabilities.
 """
 
 from __future__ import annotations
@@ -130,7 +135,8 @@ _GREETING: Final = _words(
     gruss gruß bonjour bonsoir salut cher chère chere cordialement hola estimado
     estimada querido querida saludos ciao gentile caro cara salve saluti beste hoi
     geachte groet groeten olá ola oi prezado prezada atenciosamente abraços szanowny
-    szanowna szanowni drogi droga witaj cześć czesc pozdrawiam namaste namaskar"""
+    szanowna szanowni drogi droga witaj cześć czesc pozdrawiam namaste namaskar merci
+    danke dank gracias grazie obrigado obrigada dziękuję dziekuje bedankt thx"""
 )
 _PARTICLE: Final = _words(
     """van von der den de del della di da das do dos du la le les lo ten ter bin binti
@@ -363,7 +369,8 @@ _NEWLINE: Final = _context_only("<nl>", "NL")
 _BOUNDARY: Final = _context_only("<s>", "BOS")
 _END: Final = _context_only("</s>", "EOS")
 
-_CACHE_LIMIT: Final = 200_000
+# About 1 KB an entry: a bounded cache, emptied when full.
+_CACHE_LIMIT: Final = 50_000
 _info_cache: dict[str, _Info] = {}
 
 
@@ -410,8 +417,17 @@ def _speaker_marks(words: Sequence[str]) -> dict[int, str]:
     return marks
 
 
+def _glued(tokens: Tokens) -> list[bool]:
+    """For each token, whether it touches the one before (no space between them)."""
+    return [False, *(s == e for s, e in zip(tokens.starts[1:], tokens.ends, strict=False))]
+
+
 def _features(
-    infos: Sequence[_Info], lo: int, hi: int, marks: dict[int, str] | None = None
+    infos: Sequence[_Info],
+    lo: int,
+    hi: int,
+    marks: dict[int, str] | None,
+    glued: Sequence[bool],
 ) -> list[list[str]]:
     """Feature lists for tokens ``lo..hi-1``; neighbours may lie outside the window."""
     n = len(infos)
@@ -429,6 +445,11 @@ def _features(
         feats.append(f"ps|s|ns={prev.shape}|{cur.shape}|{nxt.shape}")
         if marks and i in marks:
             feats.append(marks[i])
+        # Spacing tells "Main St,12345" (fields) from "Main St, 12345" (prose).
+        if glued[i]:
+            feats.append("gl")
+        if i + 1 < n and glued[i + 1]:
+            feats.append("+1gl")
         append(feats)
     return out
 
@@ -443,18 +464,21 @@ def training_windows(
     words = tokens.words
     infos = _infos(words)
     marks = _speaker_marks(words)
+    glued = _glued(tokens)
     for lo, hi in candidate_windows(infos):
-        yield _features(infos, lo, hi, marks), list(labels[lo:hi])
+        yield _features(infos, lo, hi, marks, glued), list(labels[lo:hi])
 
 
-def sequence_features(words: Sequence[str]) -> list[list[str]]:
-    """Feature lists for every token of a sequence (used for training and tagging)."""
-    infos = _infos(words)
-    return _features(infos, 0, len(infos), _speaker_marks(words))
+def sequence_features(tokens: Tokens) -> list[list[str]]:
+    """Feature lists for every token of a text, as the tagger computes them."""
+    infos = _infos(tokens.words)
+    return _features(infos, 0, len(infos), _speaker_marks(tokens.words), _glued(tokens))
 
 
-# Tokens of context kept on each side of a candidate word.
-_WINDOW_CONTEXT: Final = 2
+# Tokens of context tagged before and after a candidate word: names and addresses run on
+# to the right (a postcode after "Springfield, IL"), rarely far to the left.
+_WINDOW_BEFORE: Final = 2
+_WINDOW_AFTER: Final = 3
 
 
 def candidate_windows(infos: Sequence[_Info]) -> list[tuple[int, int]]:
@@ -465,12 +489,12 @@ def candidate_windows(infos: Sequence[_Info]) -> list[tuple[int, int]]:
     windows: list[tuple[int, int]] = []
     n = len(infos)
     lo = hi = -1
-    ctx = _WINDOW_CONTEXT
+    before, after = _WINDOW_BEFORE, _WINDOW_AFTER
     for i, info in enumerate(infos):
         if not info.candidate:
             continue
-        a = max(0, i - ctx)
-        b = min(n, i + ctx + 1)
+        a = max(0, i - before)
+        b = min(n, i + after + 1)
         if a <= hi:
             hi = b
         else:
@@ -534,13 +558,6 @@ class EntityTagger:
         with open(path, "rb") as fh:
             return cls(fh.read())
 
-    def labels(self, words: Sequence[str]) -> list[str]:
-        """The best label sequence for a whole token sequence (no windowing)."""
-        if not words:
-            return []
-        with self._lock:
-            return [str(y) for y in self._tagger.tag(sequence_features(words))]
-
     def spans(self, text: str) -> list[Span]:
         """Every name and address in ``text``, with a confidence in [0, 1]."""
         tokens = tokenize(text)
@@ -549,11 +566,12 @@ class EntityTagger:
             return []
         infos = _infos(words)
         marks = _speaker_marks(words) if ":" in text else None
+        glued = _glued(tokens)
         found: list[Span] = []
         tagger = self._tagger
         with self._lock:
             for lo, hi in candidate_windows(infos):
-                xseq = _features(infos, lo, hi, marks)
+                xseq = _features(infos, lo, hi, marks, glued)
                 ys = tagger.tag(xseq)
                 i = 0
                 n = len(ys)
