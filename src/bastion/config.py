@@ -71,6 +71,13 @@ class Settings:
     pkcs11_module: str | None = None
     pkcs11_token: str | None = None
     pkcs11_pin: Secret | None = None
+    # gateway: Redis shares rate limits between replicas; the rest is set by `bastion serve`
+    # for its worker processes (which build their app from these settings).
+    redis_url: Secret | None = None
+    gateway_config: Path | None = None
+    gateway_models: tuple[str, ...] = ()
+    gateway_insecure_http: bool = False
+    gateway_auth_cache_s: float = 5.0
 
     @property
     def bastion_dir(self) -> Path:
@@ -99,6 +106,16 @@ def _int(name: str, raw: object) -> int:
         raise InvalidInput(f"{name} must be an integer, got {raw!r}") from exc
     if value <= 0:
         raise InvalidInput(f"{name} must be positive, got {value}")
+    return value
+
+
+def _seconds(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise InvalidInput(f"{name} must be a number of seconds, got {raw!r}") from exc
+    if not 0 <= value <= 3600:
+        raise InvalidInput(f"{name} must be between 0 and 3600 seconds, got {value}")
     return value
 
 
@@ -180,4 +197,14 @@ def load_settings(
         pkcs11_module=env.get("BASTION_PKCS11_MODULE") or pkcs11_cfg.get("module") or None,
         pkcs11_token=env.get("BASTION_PKCS11_TOKEN") or pkcs11_cfg.get("token_label") or None,
         pkcs11_pin=_secret(env.get("BASTION_PKCS11_PIN")),
+        # A Redis URL may carry a password: kept as a Secret.
+        redis_url=_secret(env.get("BASTION_REDIS_URL") or file_cfg.get("redis", {}).get("url")),
+        gateway_config=Path(env["BASTION_GATEWAY_CONFIG"])
+        if env.get("BASTION_GATEWAY_CONFIG")
+        else None,
+        gateway_models=tuple(m for m in env.get("BASTION_GATEWAY_MODELS", "").split(",") if m),
+        gateway_insecure_http=env.get("BASTION_GATEWAY_INSECURE_HTTP") == "1",
+        gateway_auth_cache_s=_seconds(
+            "gateway auth cache", env.get("BASTION_GATEWAY_AUTH_CACHE_S", "5")
+        ),
     )

@@ -27,6 +27,7 @@ from bastion.crypto.keyring import generate_master_key
 from bastion.data import protect
 from bastion.db.models import AuditEventRow, DataKeyRow, VaultObjectRow
 from bastion.demo_data_protection import data_protection_tour
+from bastion.demo_gateway import gateway_tour
 from bastion.demo_supply_chain import supply_chain_tour
 from bastion.errors import AuditChainBroken, BastionError
 from bastion.identity import apikeys, credentials, principals, review, sessions
@@ -226,8 +227,8 @@ def _tour(console: Console, step: _Stepper, root: Path) -> int:
     ):
         people[name] = principals.add_principal(ws, admin, name, role)
     principals.add_principal(ws, admin, "fraud-scorer", "service", service_account=True)
-    key = apikeys.create_key(ws, admin, "fraud-scorer", scopes=["model:predict@fraud-*"])
-    console.print(f"  key {key.prefix}… for fraud-scorer, scoped to model:predict@fraud-*")
+    key = apikeys.create_key(ws, admin, "fraud-scorer", scopes=["model:predict@model/fraud-*"])
+    console.print(f"  key {key.prefix}… for fraud-scorer, scoped to model:predict@model/fraud-*")
     _expect_denied(
         console,
         "a service account holding the admin role",
@@ -282,6 +283,7 @@ def _tour(console: Console, step: _Stepper, root: Path) -> int:
     data_protection_tour(console, step, ws, admin, alice, root, _expect_denied)
     bob = _login(ws, "bob", *_creds(people["bob"]), now)
     supply_chain_tour(console, step, ws, alice, bob, root, _expect_denied)
+    gateway_tour(console, step, ws, admin)
 
     step("Reopen the workspace (its head was signed on close); verify the audit chain")
     ws.close()

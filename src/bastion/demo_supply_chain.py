@@ -28,6 +28,9 @@ MALICIOUS_PICKLE = (
 )
 
 
+FEATURES = ("age", "tenure_months", "monthly_charges")
+
+
 def _training_data(csv_path: Path) -> tuple[Any, Any]:
     with csv_path.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
@@ -98,6 +101,9 @@ def supply_chain_tour(
         trained_on="customers@1",
         code_revision="a" * 40,
         parameters=params,
+        training_data=csv_path,
+        target="churned",
+        features=list(FEATURES),
     )
     console.print(
         f"  churn@{v1.version}: {v1.format}, scan {v1.scan_verdict}, signed by "
@@ -115,6 +121,9 @@ def supply_chain_tour(
         trained_on="customers@1",
         code_revision="b" * 40,
         parameters=params,
+        training_data=csv_path,
+        target="churned",
+        features=list(FEATURES),
     )
     registry.promote(ws, bob, "churn", v2.version, reason="retrained")
     console.print(f"  churn@{v2.version} registered and promoted; churn@{v1.version} archived")

@@ -36,6 +36,10 @@ The tree::
     +-- DataScanError                 data.scan.*              exit 16 HTTP 422
         data.scan.unreadable (missing, unreadable or malformed file),
         data.scan.unsupported_format: the dataset scanner cannot read the file
+    +-- RequestRefused                gateway.refused          exit 17 HTTP per guard
+        a gateway guard refused a request (``guard`` names it; the code says why:
+        auth.missing_key 401, access.denied 403, rate.limited 429, input.* 422, ...)
+    +-- GatewayConfigError            gateway.config_invalid   exit 18 HTTP 500
 
 The CLI catches ``BastionError`` in exactly one place (``bastion.cli.main``) and the
 gateway in one place too; both render ``code``, ``message`` and ``hint``.
@@ -242,3 +246,40 @@ class DataScanError(BastionError):
     exit_code = 16
     http_status = 422
     hint = "Check that the file is complete CSV, TSV, Parquet, JSON Lines or text."
+
+
+class RequestRefused(BastionError):
+    """A gateway guard refused a request; ``guard`` names it and ``code`` says why.
+
+    The HTTP status is the guard's choice (401, 403, 413, 422, 429, 503), so the caller
+    gets the right retry semantics; the gateway renders it as problem+json.
+    """
+
+    code = "gateway.refused"
+    exit_code = 17
+    http_status = 400
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        guard: str,
+        code: str,
+        status: int,
+        hint: str | None = None,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, code=code, hint=hint, details=details)
+        self.guard = guard
+        self.http_status = status
+        # Extra response headers (Retry-After, WWW-Authenticate).
+        self.headers: dict[str, str] = headers or {}
+
+
+class GatewayConfigError(BastionError):
+    """The gateway's configuration (``.bastion/gateway.toml``, TLS files) is unusable."""
+
+    code = "gateway.config_invalid"
+    exit_code = 18
+    hint = "See docs/gateway.md for the configuration file's format."

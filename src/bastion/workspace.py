@@ -7,6 +7,8 @@ Layout of ``<dir>/.bastion/`` (folder mode 0700)::
     bastion.db     SQLite database in WAL mode (unless BASTION_DATABASE_URL is set)
     blobs/         encrypted objects
     audit-anchors.jsonl  a copy of every audit checkpoint this host signed (0600)
+    tls/           the gateway's self-signed certificate and key (key 0600)
+    gateway.toml   optional: guards, limits and output hardening per served model
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from bastion.config import CONFIG_FILENAME, Secret, Settings
 from bastion.crypto.files import write_private_atomic
 from bastion.crypto.keyring import Keyring, MasterSecret, generate_master_key
 from bastion.crypto.providers import KeyProvider, make_provider
+from bastion.crypto.tls import TLS_DIRNAME, make_self_signed
 from bastion.db.engine import create_engine_for, schema_is_current, session_factory, upgrade_schema
 from bastion.errors import WorkspaceError
 
@@ -170,6 +173,8 @@ def create_workspace(
         os.chmod(bastion_dir, 0o700)
         (bastion_dir / BLOB_DIRNAME).mkdir(exist_ok=True, mode=0o700)
         write_private_atomic(bastion_dir / CONFIG_FILENAME, _CONFIG_TEMPLATE.encode())
+        # The gateway serves HTTPS from the first start: its self-signed certificate.
+        make_self_signed(bastion_dir / TLS_DIRNAME)
         keyring = Keyring.create(bastion_dir / KEYRING_FILENAME, secret)
         engine = create_engine_for(settings.effective_database_url())
         if "roles" in inspect(engine).get_table_names():

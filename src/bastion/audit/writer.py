@@ -12,7 +12,7 @@ one shared event instead of a future of its own.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from bastion.audit.events import EventDraft
@@ -23,13 +23,23 @@ from bastion.errors import AuditError
 class _Group:
     """Events committed together, and the outcome their producers wait for."""
 
-    __slots__ = ("done", "error", "items", "seqs")
+    __slots__ = ("callbacks", "done", "error", "items", "lock", "seqs")
 
     def __init__(self) -> None:
         self.items: list[tuple[int, str]] = []
         self.seqs: list[int] = []
         self.error: BaseException | None = None
         self.done = threading.Event()
+        self.callbacks: list[Callable[[], None]] = []
+        self.lock = threading.Lock()
+
+    def finish(self) -> None:
+        """Mark the group committed (or failed) and run the callbacks, once each."""
+        with self.lock:
+            self.done.set()
+            callbacks, self.callbacks = self.callbacks, []
+        for callback in callbacks:
+            callback()
 
 
 class Receipt:
@@ -52,6 +62,19 @@ class Receipt:
     def done(self) -> bool:
         """True once the event's group was committed (or failed)."""
         return self._group.done.is_set()
+
+    def add_done_callback(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (in the writer's thread, or now) once the group is settled.
+
+        Lets an event loop wait for durability without a thread of its own: the callback
+        hands the news over with ``loop.call_soon_threadsafe``. It must not raise or block.
+        """
+        group = self._group
+        with group.lock:
+            if not group.done.is_set():
+                group.callbacks.append(callback)
+                return
+        callback()
 
 
 class AuditWriter:
@@ -124,7 +147,7 @@ class AuditWriter:
         except BaseException as exc:  # every waiter must learn of the failure
             group.error = exc
         finally:
-            group.done.set()
+            group.finish()
 
     def _stop_thread(self) -> None:
         """Drain, then stop the thread. Called with ``self._cond`` held."""

@@ -19,6 +19,7 @@ from bastion.cli.identity_cmds import access_app, key_app, role_app, user_app
 from bastion.cli.keyring_cmds import keyring_app
 from bastion.cli.model_cmds import model_app
 from bastion.cli.runtime import STATE
+from bastion.cli.serve_cmds import serve
 from bastion.cli.vault_cmds import data_app
 from bastion.cli.workspace_cmds import init, login, logout, mfa_app
 from bastion.errors import BastionError
@@ -52,6 +53,7 @@ app.command("init")(init)
 app.command("login")(login)
 app.command("logout")(logout)
 app.command("demo")(demo)
+app.command("serve")(serve)
 app.add_typer(user_app, name="user")
 app.add_typer(role_app, name="role")
 app.add_typer(key_app, name="key")

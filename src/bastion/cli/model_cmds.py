@@ -122,6 +122,21 @@ def model_add(
         str | None, typer.Option("--framework", help="Framework (default: from the format).")
     ] = None,
     classification: Classification = None,
+    training_data: Annotated[
+        Path | None,
+        typer.Option(
+            "--training-data",
+            help="CSV, TSV or Parquet the model was trained on: its input schema is recorded "
+            "(and signed) for the gateway's validation and drift checks.",
+        ),
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option("--target", help="The label column of --training-data.")
+    ] = None,
+    feature: Annotated[
+        list[str] | None,
+        typer.Option("--feature", help="Input feature, in the model's order (repeat)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Register a model: scan it, sign it, encrypt it into the vault, record its lineage.
@@ -146,6 +161,9 @@ def model_add(
             framework=framework,
             classification=classification,
             progress=progress,
+            training_data=training_data,
+            target=target,
+            features=feature or None,
         )
     _show_version(item, as_json, "Registered")
 

@@ -8,6 +8,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -214,6 +215,9 @@ class ModelVersionRow(Base):
     provenance: Mapped[dict[str, object]] = mapped_column(JSON)
     registered_by: Mapped[str] = mapped_column(String(128))
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The input schema profiled from the training data (models/schema.py), if given;
+    # its digest is in the signed provenance.
+    input_schema: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
 
 
 class ModelStageEventRow(Base):
@@ -263,3 +267,24 @@ class DatasetScanRow(Base):
     suggested: Mapped[str] = mapped_column(String(16))
     classification: Mapped[str] = mapped_column(String(16))
     override_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ReviewItemRow(Base):
+    """A prediction the gateway's ensemble disagreed on, held for a person to review."""
+
+    __tablename__ = "review_items"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    model: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer)
+    request_id: Mapped[str] = mapped_column(String(64))
+    principal: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    disagreement: Mapped[float] = mapped_column(Float)
+    # The request's rows and every member's answer, sealed with the keyring (personal data).
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)

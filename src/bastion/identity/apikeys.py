@@ -223,41 +223,62 @@ def revoke_key(ws: Workspace, ctx: Context, prefix: str) -> None:
                 row.revoked_at = ctx.clock.now()
 
 
+def verify_api_key(ws: Workspace, presented: str, now: datetime) -> Principal:
+    """The principal behind a presented key, or AuthenticationFailed; not audited.
+
+    For callers that audit the request the key came with (the gateway, one event per
+    request); everything else calls :func:`authenticate_api_key`. A failure whose key
+    matched names its owner in ``details["owner"]``, so the caller's audit can too.
+    """
+    token = credentials.parse_token(presented, credentials.API_KEY_KIND)
+    with transaction(ws.sessions) as session:
+        row = session.scalar(select(ApiKeyRow).where(ApiKeyRow.prefix == token.prefix))
+        expected = row.secret_hash if row else "0" * 64
+        presented_digest = credentials.token_digest(
+            ws.keyring.keyed_hash, token, row.principal_id if row else 0
+        )
+        if row is None or not credentials.same_hash(expected, presented_digest):
+            raise AuthenticationFailed("invalid credentials")
+        owner = session.get(PrincipalRow, row.principal_id)
+        facts = {"owner": owner.name} if owner is not None else {}
+        if row.revoked_at is not None:
+            raise AuthenticationFailed(
+                "invalid credentials", code="auth.key_revoked", details=facts
+            )
+        if row.expires_at is not None and row.expires_at <= now:
+            raise AuthenticationFailed(
+                "invalid credentials", code="auth.key_expired", details=facts
+            )
+        if owner is None or owner.disabled:
+            raise AuthenticationFailed(
+                "invalid credentials", code="auth.principal_disabled", details=facts
+            )
+        if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+            row.last_used_at = now
+            owner.last_used_at = now
+        return Principal(
+            id=owner.id,
+            name=owner.name,
+            kind=PrincipalKind(owner.kind),
+            role=owner.role,
+            auth=AuthMethod.API_KEY,
+            scopes=tuple(row.scopes),
+            credential_id=row.prefix,
+        )
+
+
 def authenticate_api_key(ws: Workspace, ctx: Context, presented: str) -> Principal:
     """Turn a presented key into a Principal, or raise AuthenticationFailed (audited)."""
     prefix = presented.strip().split("_", 2)[1] if presented.count("_") >= 2 else "?"
     with operation(
         ws, ctx, "auth.api_key", permission=None, resource=f"api_key/{prefix[:16]}"
     ) as op:
-        token = credentials.parse_token(presented, credentials.API_KEY_KIND)
-        now = ctx.clock.now()
-        with transaction(ws.sessions) as session:
-            row = session.scalar(select(ApiKeyRow).where(ApiKeyRow.prefix == token.prefix))
-            expected = row.secret_hash if row else "0" * 64
-            presented_digest = credentials.token_digest(
-                ws.keyring.keyed_hash, token, row.principal_id if row else 0
-            )
-            if row is None or not credentials.same_hash(expected, presented_digest):
-                raise AuthenticationFailed("invalid credentials")
-            owner = session.get(PrincipalRow, row.principal_id)
-            if owner is not None:
-                # The holder proved possession of this key: name its owner in the audit log.
-                op.actor = owner.name
-            if row.revoked_at is not None:
-                raise AuthenticationFailed("invalid credentials", code="auth.key_revoked")
-            if row.expires_at is not None and row.expires_at <= now:
-                raise AuthenticationFailed("invalid credentials", code="auth.key_expired")
-            if owner is None or owner.disabled:
-                raise AuthenticationFailed("invalid credentials", code="auth.principal_disabled")
-            if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
-                row.last_used_at = now
-                owner.last_used_at = now
-            return Principal(
-                id=owner.id,
-                name=owner.name,
-                kind=PrincipalKind(owner.kind),
-                role=owner.role,
-                auth=AuthMethod.API_KEY,
-                scopes=tuple(row.scopes),
-                credential_id=row.prefix,
-            )
+        try:
+            principal = verify_api_key(ws, presented, ctx.clock.now())
+        except AuthenticationFailed as exc:
+            # The holder proved possession of this key: name its owner in the audit log.
+            if "owner" in exc.details:
+                op.actor = str(exc.details.pop("owner"))
+            raise
+        op.actor = principal.name
+        return principal

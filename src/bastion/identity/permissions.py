@@ -47,6 +47,7 @@ _CATALOGUE: tuple[Permission, ...] = (
     Permission("model:register", "register model versions"),
     Permission("model:deploy", "promote, roll back and serve models"),
     Permission("model:predict", "call a served model"),
+    Permission("model:review", "review predictions the gateway held for a person"),
     # monitoring, lab, privacy, governance
     Permission("metrics:read", "read metrics, drift and performance"),
     Permission("alert:read", "read alerts"),

@@ -43,6 +43,7 @@ DEFAULT_ROLES: dict[str, tuple[str, list[str]]] = {
             "model:register",
             "model:deploy",
             "model:predict",
+            "model:review",
             "metrics:read",
             "alert:read",
             "alert:ack",

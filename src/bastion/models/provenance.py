@@ -66,6 +66,8 @@ class ProvenanceInput:
     code_revision: str | None
     parameters: Mapping[str, Any]
     started_on: datetime
+    # SHA-256 of the input schema recorded from the training data (models/schema.py).
+    input_schema_sha256: str | None = None
 
 
 def _timestamp(moment: datetime) -> str:
@@ -129,7 +131,14 @@ def provenance_statement(manifest: Manifest, info: ProvenanceInput) -> dict[str,
                 "buildType": BUILD_TYPE,
                 "externalParameters": parameters,
                 # Set by Bastion from the authenticated principal, not by the requester.
-                "internalParameters": {"registeredBy": info.registered_by},
+                "internalParameters": {
+                    "registeredBy": info.registered_by,
+                    **(
+                        {"inputSchemaSha256": info.input_schema_sha256}
+                        if info.input_schema_sha256
+                        else {}
+                    ),
+                },
                 "resolvedDependencies": dependencies,
             },
             "runDetails": {

@@ -37,6 +37,7 @@ from bastion.errors import (
 )
 from bastion.models.provenance import ProvenanceInput, provenance_statement, sign_statement
 from bastion.models.scan import Engine, ScanResult, Verdict
+from bastion.models.schema import InputSchema, infer_schema
 from bastion.models.signing import Manifest, manifest_of_digests, sign_manifest, verify_manifest
 from bastion.operation import Operation, operation
 from bastion.vault import objects
@@ -136,13 +137,26 @@ class _Registration:
     parameters: Mapping[str, Any]
     allow_suspicious: str | None
     framework: str | None
+    training_data: Path | None = None
+    target: str | None = None
+    features: list[str] | None = None
     scan: ScanResult | None = None
+    schema: InputSchema | None = None
 
     def check(self, op: Operation) -> None:
         if self.allow_suspicious is not None and not self.allow_suspicious.strip():
             raise InvalidInput("an override needs a reason", code="model.override_reason")
         if not self.path.is_file():
             raise InvalidInput(f"no such file: {self.path}", code="vault.no_such_file")
+        if self.training_data is not None:
+            # Before anything is stored: unreadable training data changes nothing.
+            self.schema = infer_schema(
+                self.training_data, target=self.target, features=self.features
+            )
+            op.details["input_schema"] = {
+                "features": len(self.schema.features),
+                "rows": self.schema.rows,
+            }
         scan = Engine().scan_file(self.path, display=self.path.name)
         self.scan = scan
         op.details["scan"] = {"verdict": str(scan.verdict), "findings": len(scan.findings)}
@@ -178,6 +192,7 @@ class _Registration:
                 code_revision=self.code_revision,
                 parameters=dict(self.parameters),
                 started_on=self.ctx.clock.now(),
+                input_schema_sha256=self.schema.digest() if self.schema else None,
             ),
         )
         now = self.ctx.clock.now()
@@ -199,6 +214,7 @@ class _Registration:
                 provenance=sign_statement(statement, key_id, key),
                 registered_by=self.ctx.principal.name,
                 registered_at=now,
+                input_schema=self.schema.as_dict() if self.schema else None,
             )
         )
         session.add(_event(row.name, row.version, None, "staging", self.ctx, "registered"))
@@ -241,10 +257,28 @@ def register(
     framework: str | None = None,
     classification: str | None = None,
     progress: Progress | None = None,
+    training_data: Path | None = None,
+    target: str | None = None,
+    features: list[str] | None = None,
 ) -> ModelVersion:
-    """Scan, sign, encrypt and record ``path`` as the next version of model ``name``."""
+    """Scan, sign, encrypt and record ``path`` as the next version of model ``name``.
+
+    With ``training_data`` (CSV, TSV or Parquet) the model's input schema is profiled from
+    it (``features`` in the model's input order, or every column but ``target``), stored
+    with the version, and its digest is signed into the provenance.
+    """
     hook = _Registration(
-        ws, ctx, path, name, code_revision, parameters or {}, allow_suspicious, framework
+        ws,
+        ctx,
+        path,
+        name,
+        code_revision,
+        parameters or {},
+        allow_suspicious,
+        framework,
+        training_data,
+        target,
+        features,
     )
     info = objects.add(
         ws,
@@ -522,6 +556,35 @@ def bom(
             )
         op.resource = f"model/{name}@{row.version}"
         return build_bom(model, include_environment=include_environment, now=ctx.clock.now())
+
+
+def verified_input_schema(ws: Workspace, name: str, version: int) -> InputSchema | None:
+    """The stored input schema of ``name@version``, checked against the signed provenance.
+
+    None when the version was registered without training data. A schema edited, added
+    or removed behind the registry's back raises ``model.schema_tampered``.
+    """
+    from bastion.models.provenance import verify_statement
+
+    with transaction(ws.sessions) as session:
+        row, obj = _pick(_rows(session, name), name, version)
+        stored = row.input_schema
+        manifest = _manifest(row.name, row.version, obj.source_name, obj.sha256, obj.size)
+        envelope = dict(row.provenance)
+    statement = verify_statement(envelope, trusted_keys(ws), subject_digest=manifest.root_digest)
+    signed = statement["predicate"]["buildDefinition"]["internalParameters"].get(
+        "inputSchemaSha256"
+    )
+    if stored is None and signed is None:
+        return None
+    schema = InputSchema.from_dict(stored) if stored is not None else None
+    if schema is None or signed is None or not hmac.compare_digest(schema.digest(), str(signed)):
+        raise ModelRejected(
+            f"{name}@{version}: the stored input schema does not match the signed provenance",
+            code="model.schema_tampered",
+            hint="Treat the model as tampered with; re-register it from its training data.",
+        )
+    return schema
 
 
 def provenance(
