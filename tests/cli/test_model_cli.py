@@ -200,3 +200,51 @@ def test_model_signing_key_rotation(cli: Cli, admin: Admin, tmp_path: Path) -> N
     states = {k["id"]: k["state"] for k in cli.ok("keyring", "model-keys", "--json").json()}
     assert states == {rotated["active"]: "active", rotated["retired"]: "revoked"}
     cli.fails(13, "signature.unknown_key", "model", "promote", "m", "1")
+
+
+def test_add_with_training_data_records_the_input_schema(
+    cli: Cli, admin: Admin, tmp_path: Path
+) -> None:
+    model, _, _ = write_onnx(tmp_path / "scored.onnx", 1)
+    train = tmp_path / "train.csv"
+    rng = random.Random(1)
+    train.write_text(
+        "x,y,label\n" + "".join(f"{rng.random()},{rng.random()},{i % 2}\n" for i in range(200))
+    )
+    bad = cli.fails(
+        2,
+        "model.schema_bad_column",
+        "model",
+        "add",
+        str(model),
+        "--name",
+        "scored",
+        "--training-data",
+        str(train),
+        "--target",
+        "nope",
+    )
+    assert "nope" in bad.err
+    cli.ok(
+        "model",
+        "add",
+        str(model),
+        "--name",
+        "scored",
+        "--training-data",
+        str(train),
+        "--target",
+        "label",
+        "--feature",
+        "y",
+        "--feature",
+        "x",
+    )
+    from bastion.config import load_settings
+    from bastion.models import registry
+    from bastion.workspace import open_workspace
+
+    with open_workspace(load_settings()) as ws:
+        schema = registry.verified_input_schema(ws, "scored", 1)
+    assert schema is not None and [f.name for f in schema.features] == ["y", "x"]
+    assert schema.rows == 200
