@@ -230,6 +230,7 @@ def pipeline_cost(env: dict[str, str], iterations: int) -> dict[str, float]:
                 request_id="0" * 32,
                 details={"rows": 1, "status": 200},
             )
+        gw.auditor.drain()
         ws.audit.flush()
         figures["audit_submit_and_commit_us"] = (time.process_time() - start) / iterations * 1e6
         return figures

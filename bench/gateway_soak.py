@@ -34,44 +34,44 @@ def _rss_kib(pid: int) -> int:
 
 
 async def _drive(
-    url: str, key: str, rate: float, seconds: float, pid: int, every: float
+    url: str, key: str, rate: float, seconds: float, pid: int, every: float, workers: int = 16
 ) -> dict[str, Any]:
+    """``workers`` connections, each sending on its own fixed timetable (rate/workers per
+    second), so the offered rate stays fixed whatever the latency (up to the workers)."""
     import httpx
 
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    sent = ok = failed = 0
+    counts = {"sent": 0, "ok": 0, "failed": 0, "late": 0}
     samples: list[tuple[float, int]] = []
-    async with httpx.AsyncClient(
-        headers={"Authorization": f"Bearer {key}"}, limits=limits, timeout=30
-    ) as client:
-        pending: set[asyncio.Task[None]] = set()
+    start = time.monotonic()
+    interval = workers / rate
 
-        async def one() -> None:
-            nonlocal ok, failed
-            try:
-                response = await client.post(url, json={"input": ROW})
-                if response.status_code == 200:
-                    ok += 1
-                else:
-                    failed += 1
-            except httpx.HTTPError:
-                failed += 1
+    async def worker(offset: float) -> None:
+        async with httpx.AsyncClient(
+            headers={"Authorization": f"Bearer {key}"}, timeout=30
+        ) as client:
+            due = start + offset
+            while due - start < seconds:
+                delay = due - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                elif delay < -interval:
+                    counts["late"] += 1
+                counts["sent"] += 1
+                try:
+                    response = await client.post(url, json={"input": ROW})
+                    counts["ok" if response.status_code == 200 else "failed"] += 1
+                except httpx.HTTPError:
+                    counts["failed"] += 1
+                due += interval
 
-        start = time.monotonic()
-        next_sample = start
-        while (now := time.monotonic()) - start < seconds:
-            due = int((now - start) * rate)
-            while sent < due:
-                task = asyncio.create_task(one())
-                pending.add(task)
-                task.add_done_callback(pending.discard)
-                sent += 1
-            if now >= next_sample:
-                samples.append((round(now - start, 1), _rss_kib(pid)))
-                next_sample += every
-            await asyncio.sleep(0.002)
-        await asyncio.gather(*pending)
-    return {"sent": sent, "ok": ok, "failed": failed, "samples": samples}
+    async def sampler() -> None:
+        while time.monotonic() - start < seconds:
+            samples.append((round(time.monotonic() - start, 1), _rss_kib(pid)))
+            await asyncio.sleep(every)
+        samples.append((round(time.monotonic() - start, 1), _rss_kib(pid)))
+
+    await asyncio.gather(sampler(), *(worker(i * interval / workers) for i in range(workers)))
+    return {**counts, "samples": samples}
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert config.policy("any").guards == DEFAULT_GUARDS
     assert config.policy("any").of("validation") == {"mode": "reject", "tolerance": 0.0}
     assert config.tls.cert == tmp_path / "tls" / "server.crt"
-    assert config.audit_wait is True
+    assert config.audit_wait is False and config.audit_flush_ms == 10.0
 
 
 def test_model_overrides_merge_over_defaults(tmp_path: Path) -> None:

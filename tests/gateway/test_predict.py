@@ -40,7 +40,9 @@ def test_single_row_and_batch_are_answered(serve) -> None:
 
 
 def test_every_request_is_audited_with_its_outcome(serve) -> None:
-    running = serve()
+    # Strict mode: each answer waits until its event is durable, so the log already
+    # holds it when the response arrives.
+    running = serve({"server": {"audit_wait": True}})
     assert running.predict({"input": GOOD_ROW}).status_code == 200
     assert running.predict({"input": GOOD_ROW}, key="").status_code == 401
     events = _events(running)
@@ -162,3 +164,15 @@ def test_health_and_readiness(serve) -> None:
         ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["models"] == {"churn": 1}
+
+
+def test_batched_audit_reaches_the_log_within_the_flush_window(serve) -> None:
+    import time
+
+    running = serve({"server": {"audit_wait": False, "audit_flush_ms": 20}})
+    for _ in range(5):
+        assert running.predict({"input": GOOD_ROW}).status_code == 200
+    deadline = time.monotonic() + 5
+    while len(_events(running)) < 5 and time.monotonic() < deadline:
+        time.sleep(0.02)  # the gateway's own flush timer, not the test's clock
+    assert [e["status"] for e in _events(running)] == [200] * 5

@@ -6,7 +6,8 @@
     max_body_bytes = 1048576     # larger requests get 413 before they are read
     request_timeout_s = 10.0     # a prediction that takes longer gets 503
     max_batch = 256              # rows per predict call
-    audit_wait = true            # answer only once the request's audit event is durable
+    audit_wait = false           # true: answer only once the request's audit event is durable
+    audit_flush_ms = 10.0        # events are committed in batches this often
     reload_s = 5.0               # how often production versions are re-read (0: never)
 
     [tls]                        # default: the workspace's self-signed tls/server.{crt,key}
@@ -65,7 +66,8 @@ _SERVER_DEFAULTS: dict[str, Any] = {
     "max_body_bytes": 1 << 20,
     "request_timeout_s": 10.0,
     "max_batch": 256,
-    "audit_wait": True,
+    "audit_wait": False,
+    "audit_flush_ms": 10.0,
     "reload_s": 5.0,
 }
 
@@ -99,7 +101,8 @@ class GatewayConfig:
     max_body_bytes: int = 1 << 20
     request_timeout_s: float = 10.0
     max_batch: int = 256
-    audit_wait: bool = True
+    audit_wait: bool = False
+    audit_flush_ms: float = 10.0
     reload_s: float = 5.0
     defaults: ModelPolicy = field(
         default_factory=lambda: ModelPolicy(DEFAULT_GUARDS, _merge({}, {}))
@@ -197,6 +200,9 @@ def parse_config(doc: dict[str, Any], *, bastion_dir: Path) -> GatewayConfig:
         or 10.0,
         max_batch=max_batch,
         audit_wait=server["audit_wait"],
+        audit_flush_ms=min(
+            _number("[server].audit_flush_ms", server["audit_flush_ms"], float), 1000.0
+        ),
         reload_s=_number("[server].reload_s", server["reload_s"], float),
         defaults=defaults,
         models=models,

@@ -138,9 +138,7 @@ def list_items(
 ) -> list[ReviewItem]:
     """Items in ``status``, oldest first."""
     if status not in STATUSES:
-        raise InvalidInput(
-            f"status must be one of {', '.join(STATUSES)}", code="review.bad_status"
-        )
+        raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", code="review.bad_status")
     with operation(ws, ctx, "review.list", permission="model:review", resource="review/*") as op:
         _require_human(ctx)
         with transaction(ws.sessions) as session:

@@ -83,15 +83,26 @@ class Credentials:
 
 
 class RoleGrants:
-    """A role's grants as stored, re-read at most every ``ttl`` seconds."""
+    """A role's grants as stored, re-read at most every ``ttl`` seconds, and the
+    decisions taken from them (same lifetime)."""
 
     def __init__(self, ws: Workspace, ttl: float) -> None:
         self._ws = ws
         self._cache = _TtlCache(ttl)
+        self._decisions = _TtlCache(ttl)
 
     def _read(self, role: str) -> list[str]:
         with transaction(self._ws.sessions) as session:
             return role_grants(session, role)
+
+    def cached_decision(self, key: tuple[object, ...]) -> BaseException | bool | None:
+        """A remembered authorization outcome (True, or the refusal), if still fresh."""
+        found: BaseException | bool | None = self._decisions.get(repr(key))
+        return found
+
+    def remember_decision(self, key: tuple[object, ...], outcome: BaseException | bool) -> None:
+        """Keep an outcome for the cache's lifetime (grants are re-read after that)."""
+        self._decisions.put(repr(key), outcome)
 
     async def of(self, role: str) -> list[str]:
         """The grants of ``role``."""
@@ -105,9 +116,13 @@ class RoleGrants:
 
 
 def rate_limit_storage(redis_url: str | None) -> Any:
-    """In-memory storage by default; Redis (shared by replicas) when a URL is set."""
-    from limits.aio.storage import MemoryStorage
-    from limits.storage import storage_from_string
+    """In-memory storage by default; Redis (shared by replicas) when a URL is set.
+
+    Memory storage is `limits`' synchronous one: a hit is a dictionary update under a
+    lock, and the asynchronous wrapper would only add an await per request. Redis uses
+    the asyncio client, so a round trip never blocks the event loop.
+    """
+    from limits.storage import MemoryStorage, storage_from_string
 
     if not redis_url:
         return MemoryStorage()

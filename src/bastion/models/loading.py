@@ -59,6 +59,12 @@ def _build(fmt: str, data: bytes) -> Any:
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        # One thread per run, and no spinning: a server gets its parallelism from
+        # concurrent requests, and idle threads spinning on a busy core only steal it.
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         return onnxruntime.InferenceSession(
             data, sess_options=options, providers=["CPUExecutionProvider"]
         )

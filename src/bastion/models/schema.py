@@ -253,9 +253,22 @@ class InputSchema:
         """Squared Mahalanobis distance of each row of the numeric features."""
         if not self.ood_mean:
             return np.zeros(len(matrix))
+        if len(matrix) <= 4:
+            # A request's few rows: plain Python beats NumPy's per-call overhead here.
+            mean, inv = self.ood_mean, self.ood_inv_cov
+            out = []
+            for row in matrix.tolist():
+                d = [x - m for x, m in zip(row, mean, strict=True)]
+                out.append(
+                    sum(
+                        di * sum(a * dj for a, dj in zip(r, d, strict=True))
+                        for di, r in zip(d, inv, strict=True)
+                    )
+                )
+            return np.asarray(out)
         centred = np.asarray(matrix, dtype=np.float64) - np.asarray(self.ood_mean)
-        inv = np.asarray(self.ood_inv_cov)
-        scores: np.ndarray = np.einsum("ij,jk,ik->i", centred, inv, centred)
+        inverse = np.asarray(self.ood_inv_cov)
+        scores: np.ndarray = np.einsum("ij,jk,ik->i", centred, inverse, centred)
         return scores
 
     def json_schema(self) -> dict[str, Any]:

@@ -83,8 +83,10 @@ class Ensemble(PassThrough):
                 f"ensemble for {setup.model}: members must list other served models",
                 code="gateway.config_invalid",
             )
-        if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not (
-            0 <= threshold <= 1
+        if (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, int | float)
+            or not (0 <= threshold <= 1)
         ):
             raise GatewayConfigError(
                 "ensemble.threshold must be between 0 and 1", code="gateway.config_invalid"

@@ -40,17 +40,29 @@ class RateLimit(PassThrough):
     name = "rate_limit"
 
     def __init__(self, setup: GuardSetup) -> None:
-        from limits.aio.strategies import MovingWindowRateLimiter
+        from limits.aio.strategies import MovingWindowRateLimiter as AsyncMovingWindow
+        from limits.storage import Storage
+        from limits.strategies import MovingWindowRateLimiter
 
-        self._limiter: Any = MovingWindowRateLimiter(setup.shared.limiter_storage)
+        storage = setup.shared.limiter_storage
+        self._sync = isinstance(storage, Storage)
+        self._limiter: Any = (
+            MovingWindowRateLimiter(storage) if self._sync else AsyncMovingWindow(storage)
+        )
         self._per_key = _parse("per_key", setup.options.get("per_key", []))
         self._per_address = _parse("per_address", setup.options.get("per_address", []))
         self._model = setup.model
 
     async def _take(self, limits: list[RateLimitItem], kind: str, who: str) -> None:
         for item in limits:
-            if not await self._limiter.hit(item, self._model, kind, who):
-                stats = await self._limiter.get_window_stats(item, self._model, kind, who)
+            if self._sync:
+                allowed = self._limiter.hit(item, self._model, kind, who)
+            else:
+                allowed = await self._limiter.hit(item, self._model, kind, who)
+            if not allowed:
+                stats = self._limiter.get_window_stats(item, self._model, kind, who)
+                if not self._sync:
+                    stats = await stats
                 retry = max(1, math.ceil(stats.reset_time - time.time()))
                 raise RequestRefused(
                     f"rate limit {item} per {kind} exceeded",

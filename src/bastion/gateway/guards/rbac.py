@@ -26,10 +26,19 @@ class ModelRbac(PassThrough):
             raise RequestRefused(
                 "not authenticated", guard=self.name, code="auth.failed", status=401
             )
-        grants = await self._grants.of(principal.role)
-        try:
-            check(principal, grants, PERMISSION, self._resource)
-        except BastionError as exc:
+        # The decision depends only on the role's grants and the key's scopes; it is kept
+        # as long as the grants themselves are (policy edits apply within that time).
+        key = (principal.role, principal.scopes, principal.kind, principal.auth, self._resource)
+        decided = self._grants.cached_decision(key)
+        if decided is None:
+            grants = await self._grants.of(principal.role)
+            try:
+                check(principal, grants, PERMISSION, self._resource)
+                decided = True
+            except BastionError as exc:
+                decided = exc
+            self._grants.remember_decision(key, decided)
+        if isinstance(decided, BastionError):
             raise RequestRefused(
-                exc.message, guard=self.name, code=exc.code, status=403, hint=exc.hint
-            ) from exc
+                decided.message, guard=self.name, code=decided.code, status=403, hint=decided.hint
+            ) from decided
