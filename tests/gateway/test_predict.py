@@ -176,3 +176,53 @@ def test_batched_audit_reaches_the_log_within_the_flush_window(serve) -> None:
     while len(_events(running)) < 5 and time.monotonic() < deadline:
         time.sleep(0.02)  # the gateway's own flush timer, not the test's clock
     assert [e["status"] for e in _events(running)] == [200] * 5
+
+
+def test_no_answer_without_an_audit_trail(serve) -> None:
+    """Fail closed: when the audit log cannot be written, predictions are withheld."""
+    strict = serve({"server": {"audit_wait": True}})
+    assert strict.predict({"input": GOOD_ROW}).status_code == 200
+    strict.deployment.ws.audit.close()  # the audit log stops accepting events
+    refused = strict.predict({"input": GOOD_ROW})
+    _problem(refused, 503, "audit.error")
+    assert "outputs" not in refused.json()
+
+
+def test_batched_mode_also_fails_closed(serve) -> None:
+    import time
+
+    running = serve({"server": {"audit_flush_ms": 1}})
+    running.deployment.ws.audit.close()
+    # The first answer may leave before its batch fails; once it has, every request is
+    # refused.
+    statuses = []
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        statuses.append(running.predict({"input": GOOD_ROW}).status_code)
+        if statuses[-1] == 503:
+            break
+    assert statuses[-1] == 503 and len(statuses) <= 3
+    assert running.predict({"input": GOOD_ROW}).status_code == 503
+
+
+def test_a_model_the_gateway_cannot_feed_is_not_served(serve, deployment, churn_files) -> None:
+    from bastion.models import registry
+
+    _, model = churn_files
+    mixed = deployment.root / "mixed.csv"
+    mixed.write_text(
+        "age,tenure_months,plan,churned\n"
+        + "".join(
+            f"{20 + i % 50},{i % 100},{'basic' if i % 3 else 'pro'},{i % 2}\n" for i in range(300)
+        )
+    )
+    registry.register(
+        deployment.ws, deployment.engineer, model, "churn", training_data=mixed, target="churned"
+    )
+    registry.promote(deployment.ws, deployment.engineer, "churn", 2, reason="test")
+    running = serve()
+    response = running.predict({"input": GOOD_ROW})
+    _problem(response, 404, "gateway.model_not_found")
+    assert running.gateway.table.errors["churn"].startswith("gateway.schema_unsupported")
+    with running.client() as client:
+        assert client.get("/readyz").status_code == 503

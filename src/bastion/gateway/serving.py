@@ -25,9 +25,8 @@ from bastion.errors import BastionError, ModelRejected, NotFound
 from bastion.models import loading
 
 if TYPE_CHECKING:
-    from bastion.models.schema import InputSchema
-
     from bastion.gateway.guards.base import Guard
+    from bastion.models.schema import InputSchema
     from bastion.workspace import Workspace
 
 log = logging.getLogger("bastion.gateway")
@@ -107,6 +106,13 @@ def load_served(ws: Workspace, name: str, version: int | None = None) -> ServedM
     shape = inputs[0].shape
     width = shape[1] if len(shape) == 2 and isinstance(shape[1], int) else None
     schema = verified_input_schema(ws, name, loaded.version.version)
+    if schema is not None and not schema.numeric:
+        raise ModelRejected(
+            f"{name}: its inputs include categories or text; the gateway feeds models a "
+            "float matrix and does not encode them",
+            code="gateway.schema_unsupported",
+            hint="Export the model with its encoders inside the ONNX graph, taking numbers.",
+        )
     if schema is not None and width is not None and len(schema.features) != width:
         raise ModelRejected(
             f"{name}: the input schema has {len(schema.features)} features, the model {width}",
