@@ -8,11 +8,14 @@ with a data scientist (registers), an engineer (deploys) and an analyst (neither
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import polars as pl
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select, update
@@ -743,3 +746,133 @@ def test_only_an_admin_rotates_signing_keys(team: Team) -> None:
     for who in (team.engineer, team.scientist):
         with pytest.raises(PermissionDenied):
             attest.rotate_signing_key(team.ws, who)
+
+
+# -- the input schema recorded from the training data ---------------------------------------
+
+
+def _training_csv(team: Team, name: str = "train.csv") -> Path:
+    """200 rows: x (float), n (int), y (float) and the label; the model takes y, x, n."""
+    rng = np.random.default_rng(3)
+    team.root.mkdir(parents=True, exist_ok=True)
+    path = team.root / name
+    pl.DataFrame(
+        {
+            "x": rng.normal(0, 1, 200),
+            "n": rng.integers(0, 10, 200),
+            "y": rng.normal(5, 2, 200),
+            "label": rng.integers(0, 2, 200),
+        }
+    ).write_csv(path)
+    return path
+
+
+def _with_schema(team: Team, name: str = "scored") -> registry.ModelVersion:
+    return _register(
+        team,
+        name,
+        1,
+        training_data=_training_csv(team),
+        target="label",
+        features=["y", "x", "n"],
+    )
+
+
+def _edit_schema(team: Team, name: str, doc: dict[str, Any] | None) -> None:
+    """An insider rewrites the stored schema in the database, behind the registry's back."""
+    with team.ws.sessions.begin() as session:
+        session.execute(
+            update(ModelVersionRow).where(ModelVersionRow.name == name).values(input_schema=doc)
+        )
+
+
+def test_registration_records_and_signs_the_input_schema(team: Team) -> None:
+    item = _with_schema(team)
+    # The listing carries the stored document; the helper parses it.
+    assert item.input_schema is not None and item.input_schema["version"] == 1
+    listed = registry.input_schema(item)
+    assert listed is not None
+    assert [(f.name, f.dtype) for f in listed.features] == [
+        ("y", "float"),
+        ("x", "float"),
+        ("n", "int"),
+    ]
+    assert listed.rows == 200 and listed.features[2].min == 0 and listed.features[2].max == 9
+    # What serving reads is the same schema, checked against the signed provenance.
+    verified = registry.verified_input_schema(team.ws, "scored", 1)
+    assert verified == listed
+    statement = registry.provenance(team.ws, team.scientist, "scored", version=1)
+    internal = statement["predicate"]["buildDefinition"]["internalParameters"]
+    assert internal["inputSchemaSha256"] == verified.digest()
+    assert model_row(team.env, "scored", 1).input_schema == verified.as_dict()
+    ((_, outcome, _, details),) = audit_details(team.env, "model.add")
+    assert outcome == "success" and details["input_schema"] == {"features": 3, "rows": 200}
+    (again,) = registry.versions(team.ws, team.scientist, "scored")
+    assert again.input_schema == item.input_schema
+
+
+def test_a_version_without_training_data_has_no_schema(team: Team) -> None:
+    item = _register(team, "plain", 1)
+    assert item.input_schema is None and registry.input_schema(item) is None
+    assert registry.verified_input_schema(team.ws, "plain", 1) is None
+    statement = registry.provenance(team.ws, team.scientist, "plain", version=1)
+    assert "inputSchemaSha256" not in statement["predicate"]["buildDefinition"].get(
+        "internalParameters", {}
+    )
+
+
+def test_an_edited_input_schema_is_caught(team: Team) -> None:
+    doc = _with_schema(team).input_schema
+    assert doc is not None
+    widened = json.loads(json.dumps(doc))
+    widened["features"][0]["max"] = 1e9  # accept any y: a wider door for evasion
+    _edit_schema(team, "scored", widened)
+    with pytest.raises(ModelRejected) as caught:
+        registry.verified_input_schema(team.ws, "scored", 1)
+    assert caught.value.code == "model.schema_tampered"
+    _edit_schema(team, "scored", None)  # removed: serving would go unvalidated
+    with pytest.raises(ModelRejected) as removed:
+        registry.verified_input_schema(team.ws, "scored", 1)
+    assert removed.value.code == "model.schema_tampered"
+    _edit_schema(team, "scored", doc)  # put back as signed: verifies again
+    assert registry.verified_input_schema(team.ws, "scored", 1) is not None
+
+
+def test_a_schema_added_to_a_version_without_one_is_caught(team: Team) -> None:
+    donor = _with_schema(team, "donor").input_schema
+    _register(team, "plain", 2)
+    _edit_schema(team, "plain", donor)
+    with pytest.raises(ModelRejected) as caught:
+        registry.verified_input_schema(team.ws, "plain", 1)
+    assert caught.value.code == "model.schema_tampered"
+
+
+def test_a_malformed_stored_schema_is_refused(team: Team) -> None:
+    _with_schema(team)
+    _edit_schema(team, "scored", {"version": 99})
+    with pytest.raises(InvalidInput) as caught:
+        registry.verified_input_schema(team.ws, "scored", 1)
+    assert caught.value.code == "model.schema_invalid"
+
+
+@pytest.mark.parametrize(
+    ("content", "target", "code"),
+    [
+        (None, None, "model.schema_unreadable"),  # no such file
+        ("x,label\n1,0\n", "churned", "model.schema_bad_column"),
+        ("\x00\x01binary", None, "model.schema_unreadable"),
+    ],
+)
+def test_bad_training_data_changes_nothing(
+    team: Team, content: str | None, target: str | None, code: str
+) -> None:
+    model, _, _ = write_onnx(team.root / "m.onnx", 1)
+    data = team.root / ("train.csv" if content is not None else "absent.csv")
+    if content is not None:
+        data.write_text(content)
+    with pytest.raises(InvalidInput) as caught:
+        register(team.ws, team.scientist, model, "scored", training_data=data, target=target)
+    assert caught.value.code == code
+    _nothing_stored(team)
+    ((_, outcome, _, _),) = audit_details(team.env, "model.add")
+    assert outcome != "success"

@@ -100,6 +100,12 @@ def _show_version(item: ModelVersion, as_json: bool, verb: str) -> None:
     )
 
 
+def _feature_count(item: ModelVersion) -> int | None:
+    """How many input features the version's recorded schema has (None: no schema)."""
+    features = (item.input_schema or {}).get("features")
+    return len(features) if isinstance(features, list) else None
+
+
 @model_app.command("add")
 def model_add(
     path: Path,
@@ -180,7 +186,17 @@ def model_versions(name: str, as_json: JsonFlag = False) -> None:
         return
     output.print_table(
         f"Model {name}",
-        ["version", "stage", "format", "scan", "override", "signed by", "registered", "sha256"],
+        [
+            "version",
+            "stage",
+            "format",
+            "scan",
+            "override",
+            "features",
+            "signed by",
+            "registered",
+            "sha256",
+        ],
         [
             (
                 i.version,
@@ -188,6 +204,7 @@ def model_versions(name: str, as_json: JsonFlag = False) -> None:
                 i.format,
                 i.scan_verdict,
                 i.override_reason,
+                _feature_count(i),
                 i.signature_key_id,
                 f"{output.fmt(i.registered_at)} by {i.registered_by}",
                 i.sha256[:16],

@@ -35,9 +35,10 @@ from bastion.errors import (
     NotFound,
     SignatureInvalid,
 )
+from bastion.models.profile import infer_schema
 from bastion.models.provenance import ProvenanceInput, provenance_statement, sign_statement
 from bastion.models.scan import Engine, ScanResult, Verdict
-from bastion.models.schema import InputSchema, infer_schema
+from bastion.models.schema import InputSchema
 from bastion.models.signing import Manifest, manifest_of_digests, sign_manifest, verify_manifest
 from bastion.operation import Operation, operation
 from bastion.vault import objects
@@ -74,6 +75,9 @@ class ModelVersion:
     registered_at: datetime
     lineage: dict[str, Any]
     state: str
+    # The input schema profiled from the training data (InputSchema.as_dict()), if any;
+    # unverified: serving reads it through verified_input_schema().
+    input_schema: dict[str, Any] | None = None
 
 
 def _version(row: ModelVersionRow, obj: VaultObjectRow) -> ModelVersion:
@@ -94,6 +98,7 @@ def _version(row: ModelVersionRow, obj: VaultObjectRow) -> ModelVersion:
         row.registered_at,
         dict(obj.lineage),
         obj.state,
+        dict(row.input_schema) if row.input_schema is not None else None,
     )
 
 
@@ -556,6 +561,14 @@ def bom(
             )
         op.resource = f"model/{name}@{row.version}"
         return build_bom(model, include_environment=include_environment, now=ctx.clock.now())
+
+
+def input_schema(version: ModelVersion) -> InputSchema | None:
+    """The input schema a listed version carries, parsed but not checked against its signature.
+
+    For display and analysis; what serves requests uses :func:`verified_input_schema`.
+    """
+    return None if version.input_schema is None else InputSchema.from_dict(version.input_schema)
 
 
 def verified_input_schema(ws: Workspace, name: str, version: int) -> InputSchema | None:

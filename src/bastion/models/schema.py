@@ -9,7 +9,8 @@ training rows and the 99.9th percentile of their squared Mahalanobis distance: t
 out-of-distribution reference.
 
 The gateway calls :meth:`InputSchema.validate` on every request, so it is plain Python
-over a handful of features, with no per-row NumPy calls.
+over a handful of features, with no per-row NumPy calls. Profiling training data into a
+schema lives in :mod:`bastion.models.profile`.
 """
 
 from __future__ import annotations
@@ -17,20 +18,28 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bastion.errors import InvalidInput
 
+__all__ = [
+    "SCHEMA_VERSION",
+    "FeatureProfile",
+    "InputSchema",
+    "Validated",
+    "Violation",
+]
+
 SCHEMA_VERSION = 1
-MAX_CATEGORIES = 50
-OOD_QUANTILE = 99.9
-_RIDGE = 1e-6
 _ECHO = 40  # never echo more of an offending value than this
+KINDS = ("number", "category", "text")
+DTYPES = ("float", "int", "bool", "str")
+CHARSETS = ("ascii", "unicode")
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,56 @@ def _fmt(x: float | None) -> str:
     return f"{x:g}" if x is not None else "?"
 
 
+def _opt_float(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a number, got {_echo(value)}")
+    return float(value)
+
+
+def _opt_int(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected a whole number, got {_echo(value)}")
+    return value
+
+
+def _feature_from_dict(f: Any) -> FeatureProfile:
+    """One feature of a stored schema, with the fields its kind needs present and typed."""
+    kind = f["kind"]
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {_echo(kind)}")
+    dtype = f["dtype"]
+    if dtype not in DTYPES:
+        raise ValueError(f"unknown dtype {_echo(dtype)}")
+    name = f["name"]
+    if not isinstance(name, str) or not name:
+        raise ValueError("a feature needs a name")
+    profile = FeatureProfile(
+        name=name,
+        kind=kind,
+        dtype=dtype,
+        missing_rate=float(f["missing_rate"]),
+        min=_opt_float(f.get("min")),
+        max=_opt_float(f.get("max")),
+        mean=_opt_float(f.get("mean")),
+        std=_opt_float(f.get("std")),
+        quantiles=tuple(float(q) for q in f.get("quantiles", ())),
+        integer=bool(f.get("integer", False)),
+        categories={str(k): float(v) for k, v in f.get("categories", {}).items()},
+        min_length=_opt_int(f.get("min_length")),
+        max_length=_opt_int(f.get("max_length")),
+        charset=f.get("charset"),
+    )
+    if kind == "number" and (profile.min is None or profile.max is None):
+        raise ValueError(f"number feature {_echo(name)} has no range")
+    if kind == "text" and (profile.max_length is None or profile.charset not in CHARSETS):
+        raise ValueError(f"text feature {_echo(name)} has no length or charset")
+    return profile
+
+
 @dataclass(frozen=True)
 class InputSchema:
     """The input features of a model, in the order the model takes them."""
@@ -137,41 +196,30 @@ class InputSchema:
     def from_dict(cls, doc: Any) -> InputSchema:
         """Parse a stored document; anything malformed is an error, not a default."""
         try:
-            if not isinstance(doc, dict) or doc.get("version") != SCHEMA_VERSION:
-                raise ValueError("unknown schema version")
-            features = []
-            for f in doc["features"]:
-                kind = f["kind"]
-                if kind not in ("number", "category", "text"):
-                    raise ValueError(f"unknown kind {kind!r}")
-                features.append(
-                    FeatureProfile(
-                        name=str(f["name"]),
-                        kind=kind,
-                        dtype=str(f["dtype"]),
-                        missing_rate=float(f["missing_rate"]),
-                        min=f.get("min"),
-                        max=f.get("max"),
-                        mean=f.get("mean"),
-                        std=f.get("std"),
-                        quantiles=tuple(float(q) for q in f.get("quantiles", ())),
-                        integer=bool(f.get("integer", False)),
-                        categories={str(k): float(v) for k, v in f.get("categories", {}).items()},
-                        min_length=f.get("min_length"),
-                        max_length=f.get("max_length"),
-                        charset=f.get("charset"),
-                    )
-                )
+            if not isinstance(doc, dict):
+                raise TypeError("not a JSON object")
+            if doc.get("version") != SCHEMA_VERSION:
+                raise ValueError(f"unknown schema version {_echo(doc.get('version'))}")
+            features = tuple(_feature_from_dict(f) for f in doc["features"])
+            if not features or len({f.name for f in features}) != len(features):
+                raise ValueError("features must be a non-empty list of distinct names")
             ood = doc["ood"]
+            mean = tuple(float(x) for x in ood["mean"])
+            inv_cov = tuple(tuple(float(x) for x in r) for r in ood["inv_cov"])
+            width = sum(f.kind == "number" for f in features)
+            if mean and (len(mean) != width or [len(r) for r in inv_cov] != [width] * width):
+                raise ValueError("the out-of-distribution reference has the wrong shape")
+            if not mean and inv_cov:
+                raise ValueError("an inverse covariance without a mean")
             threshold = ood["threshold"]
             return cls(
-                features=tuple(features),
+                features=features,
                 rows=int(doc["rows"]),
-                ood_mean=tuple(float(x) for x in ood["mean"]),
-                ood_inv_cov=tuple(tuple(float(x) for x in r) for r in ood["inv_cov"]),
+                ood_mean=mean,
+                ood_inv_cov=inv_cov,
                 ood_threshold=float(threshold) if threshold is not None else math.inf,
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise InvalidInput(
                 f"the stored input schema is malformed: {exc}", code="model.schema_invalid"
             ) from exc
@@ -188,35 +236,60 @@ class InputSchema:
         """True when every feature is a number (the model takes a float matrix)."""
         return all(f.kind == "number" for f in self.features)
 
+    @cached_property
+    def _order(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.features)
+
+    @cached_property
+    def _limits(self) -> dict[float, tuple[tuple[FeatureProfile, float, float, bool], ...]]:
+        # Per tolerance: each feature with its accepted range, so the hot path compares
+        # against two floats instead of recomputing the slack per value.
+        return {}
+
+    def _bounds(self, tolerance: float) -> tuple[tuple[FeatureProfile, float, float, bool], ...]:
+        cached = self._limits.get(tolerance)
+        if cached is None:
+            out = []
+            for f in self.features:
+                lo = -math.inf if f.min is None else f.min
+                hi = math.inf if f.max is None else f.max
+                if f.min is not None and f.max is not None:
+                    slack = tolerance * (f.max - f.min)
+                    lo, hi = lo - slack, hi + slack
+                out.append((f, float(lo), float(hi), f.dtype == "int"))
+            cached = tuple(out)
+            if len(self._limits) < 16:  # tolerances come from configuration: a few at most
+                self._limits[tolerance] = cached
+        return cached
+
     def validate(self, rows: list[Any], *, tolerance: float = 0.0) -> Validated:
-        """Check rows (mappings or lists in feature order); build the float32 matrix."""
-        features = self.features
-        width = len(features)
-        names = [f.name for f in features]
+        """Check rows (mappings or lists in feature order); build the float32 matrix.
+
+        Shape and type violations leave ``matrix`` None (the caller refuses the request);
+        out-of-range values and unseen categories are reported with the matrix built, so
+        the caller decides whether to refuse or flag. ``matrix`` is also None when the
+        schema has non-numeric features: the caller encodes those itself.
+        """
+        order = self._order
+        width = len(order)
+        bounds = self._bounds(tolerance)
+        numeric = self.numeric
         violations: list[Violation] = []
         fatal = False
-        matrix: list[list[float]] = []
+        matrix: list[list[Any]] = []
         for i, row in enumerate(rows):
-            if isinstance(row, dict):
-                if len(row) != width or any(n not in row for n in names):
-                    for n in names:
-                        if n not in row:
-                            violations.append(
-                                Violation(i, n, "input.missing_feature", f"{n} is missing")
-                            )
-                    for key in row:
-                        if key not in self.names:
-                            violations.append(
-                                Violation(
-                                    i,
-                                    str(key)[:_ECHO],
-                                    "input.unknown_feature",
-                                    f"{_echo(key)} is not an input of this model",
-                                )
-                            )
+            values: list[Any] | None = None
+            kind = type(row)
+            if kind is dict or (kind is not list and isinstance(row, Mapping)):
+                if len(row) == width:
+                    try:
+                        values = [row[n] for n in order]
+                    except KeyError:
+                        values = None  # reported feature by feature below
+                if values is None:
+                    violations.extend(self._shape_violations(i, row))
                     fatal = True
                     continue
-                values = [row[n] for n in names]
             elif isinstance(row, list):
                 if len(row) != width:
                     violations.append(
@@ -233,21 +306,48 @@ class InputSchema:
                 )
                 fatal = True
                 continue
-            numbers: list[float] = []
-            for f, v in zip(features, values, strict=True):
+            if not numeric:
+                for (f, _, _, _), v in zip(bounds, values, strict=True):
+                    problem = _check(f, v, tolerance)
+                    if problem is not None:
+                        violations.append(Violation(i, f.name, *problem))
+                        fatal = fatal or problem[0] in _FATAL
+                continue
+            for (f, lo, hi, whole), v in zip(bounds, values, strict=True):
+                t = type(v)
+                # The common case in two comparisons: a plain finite number in range (NaN
+                # and infinities fail the comparison and take the slow path).
+                if (t is float or t is int) and lo <= v <= hi and (t is int or not whole):
+                    continue
                 problem = _check(f, v, tolerance)
                 if problem is not None:
-                    code, message = problem
-                    violations.append(Violation(i, f.name, code, message))
-                    if code in _FATAL:
-                        fatal = True
-                if f.kind == "number" and not fatal:
-                    numbers.append(float(v))
+                    violations.append(Violation(i, f.name, *problem))
+                    fatal = fatal or problem[0] in _FATAL
             if not fatal:
-                matrix.append(numbers)
-        if fatal or not self.numeric:
+                matrix.append(values)
+        if fatal or not numeric:
             return Validated(None, tuple(violations))
+        if not matrix:
+            return Validated(np.zeros((0, width), dtype=np.float32), tuple(violations))
         return Validated(np.asarray(matrix, dtype=np.float32), tuple(violations))
+
+    def _shape_violations(self, i: int, row: Mapping[Any, Any]) -> list[Violation]:
+        out = [
+            Violation(i, n, "input.missing_feature", f"{n} is missing")
+            for n in self._order
+            if n not in row
+        ]
+        out.extend(
+            Violation(
+                i,
+                str(key)[:_ECHO],
+                "input.unknown_feature",
+                f"{_echo(key)} is not an input of this model",
+            )
+            for key in row
+            if key not in self.names
+        )
+        return out
 
     def ood_scores(self, matrix: np.ndarray) -> np.ndarray:
         """Squared Mahalanobis distance of each row of the numeric features."""
@@ -279,6 +379,9 @@ class InputSchema:
                 props[f.name] = {"type": "integer" if f.dtype == "int" else "number"}
             elif f.kind == "category":
                 values: list[Any] = list(f.categories)
+                if f.dtype == "bool":
+                    # validate() takes JSON booleans for these as well as their names.
+                    values = [*(v == "true" for v in values), *values]
                 props[f.name] = {"enum": values}
             else:
                 props[f.name] = {"type": "string", "maxLength": 2 * (f.max_length or 0) or 1}
@@ -324,122 +427,3 @@ def _check(f: FeatureProfile, v: object, tolerance: float) -> tuple[str, str] | 
     if f.charset == "ascii" and not v.isascii():
         return "input.charset", f"{f.name} has non-ASCII characters; training text had none"
     return None
-
-
-# ---- inference from training data ------------------------------------------------------
-
-
-def _read(path: Path) -> Any:
-    import polars as pl
-
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
-            return pl.read_parquet(path)
-        if suffix in (".csv", ".tsv", ".txt"):
-            sep = "\t" if suffix == ".tsv" else ","
-            return pl.read_csv(path, separator=sep, infer_schema_length=10_000)
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        raise InvalidInput(
-            f"cannot read training data {path.name}: {exc}", code="model.schema_unreadable"
-        ) from exc
-    raise InvalidInput(
-        f"training data must be CSV, TSV or Parquet, not {path.name}",
-        code="model.schema_unreadable",
-    )
-
-
-def infer_schema(
-    path: Path, *, target: str | None = None, features: list[str] | None = None
-) -> InputSchema:
-    """Profile a CSV, TSV or Parquet training file."""
-    if not path.is_file():
-        raise InvalidInput(f"no such training data: {path}", code="model.schema_unreadable")
-    return infer_schema_from_frame(_read(path), target=target, features=features)
-
-
-def _profile(name: str, col: Any, rows: int) -> FeatureProfile:
-    import polars as pl
-
-    missing = col.null_count() / rows if rows else 0.0
-    present = col.drop_nulls()
-    dtype = col.dtype
-    if dtype == pl.Boolean:
-        freq = present.cast(pl.Utf8).str.to_lowercase().value_counts(normalize=True)
-        return FeatureProfile(
-            name, "category", "bool", missing, categories=_freq(freq, present.name)
-        )
-    if dtype.is_numeric():
-        values = present.cast(pl.Float64).to_numpy()
-        values = values[np.isfinite(values)]
-        if len(values) == 0:
-            raise InvalidInput(f"{name} has no values", code="model.schema_bad_column")
-        is_int = dtype.is_integer() or bool(np.all(np.mod(values, 1) == 0))
-        return FeatureProfile(
-            name,
-            "number",
-            "int" if dtype.is_integer() else "float",
-            missing,
-            min=float(values.min()),
-            max=float(values.max()),
-            mean=float(values.mean()),
-            std=float(values.std()),
-            quantiles=tuple(float(q) for q in np.percentile(values, np.arange(101))),
-            integer=is_int,
-        )
-    text = present.cast(pl.Utf8)
-    distinct = text.n_unique()
-    if distinct <= MAX_CATEGORIES and distinct < 0.5 * max(len(text), 1):
-        freq = text.value_counts(normalize=True)
-        return FeatureProfile(name, "category", "str", missing, categories=_freq(freq, text.name))
-    lengths = text.str.len_chars()
-    return FeatureProfile(
-        name,
-        "text",
-        "str",
-        missing,
-        min_length=int(lengths.min() or 0),
-        max_length=int(lengths.max() or 0),
-        charset="ascii" if all(s.isascii() for s in text.to_list()) else "unicode",
-    )
-
-
-def _freq(counts: Any, column: str) -> dict[str, float]:
-    return {str(row[column]): float(row["proportion"]) for row in counts.iter_rows(named=True)}
-
-
-def infer_schema_from_frame(
-    df: Any, *, target: str | None = None, features: list[str] | None = None
-) -> InputSchema:
-    """Profile a Polars DataFrame of training data."""
-    columns = list(df.columns)
-    for name in [*(features or []), *([target] if target else [])]:
-        if name not in columns:
-            raise InvalidInput(
-                f"the training data has no column {name!r}", code="model.schema_bad_column"
-            )
-    chosen = list(features) if features else [c for c in columns if c != target]
-    if not chosen:
-        raise InvalidInput("no feature columns left", code="model.schema_bad_column")
-    rows = df.height
-    profiles = tuple(_profile(name, df.get_column(name), rows) for name in chosen)
-    numeric = [p.name for p in profiles if p.kind == "number"]
-    mean: tuple[float, ...] = ()
-    inv: tuple[tuple[float, ...], ...] = ()
-    threshold = math.inf
-    if numeric:
-        x = df.select(numeric).drop_nulls().to_numpy().astype(np.float64)
-        x = x[np.all(np.isfinite(x), axis=1)]
-        if len(x) > len(numeric):
-            centre = x.mean(axis=0)
-            cov = np.atleast_2d(np.cov(x, rowvar=False))
-            # A ridge scaled to each feature's variance keeps constant or collinear
-            # features invertible without changing well-conditioned ones.
-            cov += np.diag(np.maximum(np.diag(cov), 1.0) * _RIDGE)
-            inverse = np.linalg.inv(cov)
-            centred = x - centre
-            scores = np.einsum("ij,jk,ik->i", centred, inverse, centred)
-            mean = tuple(float(v) for v in centre)
-            inv = tuple(tuple(float(v) for v in r) for r in inverse)
-            threshold = float(np.percentile(scores, OOD_QUANTILE))
-    return InputSchema(profiles, rows, mean, inv, threshold)
