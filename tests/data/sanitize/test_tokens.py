@@ -86,3 +86,21 @@ def test_tokenized_file_round_trips(env: Env, tmp_path: Path) -> None:
     for token, value in values.items():
         restored = restored.replace(token, value)
     assert restored == src.read_text()
+
+
+def test_concurrent_callers_share_one_stored_token(env: Env) -> None:
+    """Polars runs the sanitizer on several threads: every caller gets the same token for
+    a value, and that token is the one stored (a race once wrote unstored tokens)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    vault = TokenVault(env.ws, env.admin)
+    values = [f"Person {i % 7}" for i in range(400)]
+    with ThreadPoolExecutor(8) as pool:
+        tokens = list(pool.map(lambda v: vault.tokenize("PERSON", v), values))
+    by_value: dict[str, set[str]] = {}
+    for value, token in zip(values, tokens, strict=True):
+        by_value.setdefault(value, set()).add(token)
+    assert all(len(found) == 1 for found in by_value.values())
+    assert vault.commit() == 7
+    back = detokenize(env.ws, env.admin, sorted(set(tokens)))
+    assert sorted(set(back.values())) == sorted(set(values))

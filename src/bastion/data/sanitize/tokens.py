@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import re
 import secrets
+import threading
 from collections.abc import Iterable
 
 from sqlalchemy import select
@@ -44,6 +45,9 @@ class TokenVault:
         self._ctx = ctx
         self._known: dict[str, str] = {}  # lookup digest -> token
         self._pending: dict[str, DataTokenRow] = {}
+        # Polars may call the sanitizer from several threads at once: without the lock two
+        # of them could mint different tokens for one value, and only one would be stored.
+        self._lock = threading.Lock()
 
     def _lookup(self, entity_type: str, value: str) -> str:
         return self._ws.keyring.pseudonymize(f"token\x00{entity_type}\x00{value}".encode()).hex()
@@ -51,6 +55,10 @@ class TokenVault:
     def tokenize(self, entity_type: str, value: str) -> str:
         """The token for ``value``: an existing one, or a new one held until commit."""
         lookup = self._lookup(entity_type, value)
+        with self._lock:
+            return self._tokenize(entity_type, value, lookup)
+
+    def _tokenize(self, entity_type: str, value: str, lookup: str) -> str:
         token = self._known.get(lookup)
         if token is not None:
             return token
@@ -78,12 +86,15 @@ class TokenVault:
 
     def commit(self) -> int:
         """Store the new tokens in one transaction; returns how many."""
-        if not self._pending:
+        with self._lock:
+            rows = list(self._pending.values())
+        if not rows:
             return 0
-        rows = list(self._pending.values())
         with transaction(self._ws.sessions) as session:
             session.add_all(rows)
-        self._pending.clear()
+        with self._lock:
+            for row in rows:
+                self._pending.pop(row.lookup, None)
         return len(rows)
 
 
